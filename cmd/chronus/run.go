@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/engine"
+	"github.com/chronus-audio/chronus/engine/device"
+	"github.com/chronus-audio/chronus/engine/sched"
+)
+
+func init() { addSubcommand(newRunCmd) }
+
+type runOptions struct {
+	output    string
+	device    string
+	rate      float64
+	buffer    int
+	block     int
+	lead      int
+	voices    int
+	bendRange float64
+	noSpare   bool
+	duration  time.Duration
+}
+
+func newRunCmd(a *app) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Start the instrument: two lockstep workers playing on the sound card (or the null device).",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInstrument(cmd, a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.output, "output", "auto", "output: auto (PortAudio if a device works, else null), portaudio or null")
+	f.StringVar(&o.device, "device", "", "PortAudio output device: name substring or index (default: the system default)")
+	f.Float64Var(&o.rate, "rate", 48000, "sample rate in Hz")
+	f.IntVar(&o.buffer, "buffer", 0, "device buffer in frames (0: the host's choice; the null device uses 128)")
+	f.IntVar(&o.block, "block", 64, "internal block in frames, rendered by the workers")
+	f.IntVar(&o.lead, "lead", 2, "blocks the workers may render ahead of one device buffer")
+	f.IntVar(&o.voices, "voices", dsp.DefaultVoices, fmt.Sprintf("voices per worker (1..%d)", dsp.MaxVoices))
+	f.Float64Var(&o.bendRange, "bend-range", 2, "pitch-bend range in semitones")
+	f.BoolVar(&o.noSpare, "no-spare", false, "do not keep a pre-started spare worker (slower recovery, one process fewer)")
+	f.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until SIGINT or SIGTERM)")
+	return cmd
+}
+
+func runInstrument(cmd *cobra.Command, a *app, o runOptions) error {
+	log := a.log
+	backend, err := device.ParseBackend(o.output)
+	if err != nil {
+		return usageError{err}
+	}
+	eng, err := engine.New(engine.Config{
+		SampleRate: o.rate, BlockFrames: o.block, Lead: o.lead, Voices: o.voices,
+		BendRange: o.bendRange, NoSpare: o.noSpare, Log: log,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	if err := eng.Start(); err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	out, why, err := device.Open(device.Config{Backend: backend, Device: o.device, SampleRate: o.rate, FramesPerBuffer: o.buffer, Realtime: sched.DevicePriority}, eng)
+	if err != nil {
+		return fmt.Errorf("open the audio output: %w", err)
+	}
+	if why != nil {
+		log.Warn().Str("reason", why.Error()).Msg("No sound card could be opened, so Chronus plays on the null device; recording and control keep working.")
+	}
+	defer out.Close() // runs before eng.Close: the device stops calling the engine first
+	if err := out.Start(); err != nil {
+		return err
+	}
+	info := out.Info()
+	log.Info().Str("output", string(info.Backend)).Str("device", info.Device).Float64("rate", info.SampleRate).
+		Int("buffer", info.FramesPerBuffer).Dur("latency", info.Latency).Msg("Chronus is playing.")
+
+	var deadline <-chan time.Time
+	if o.duration > 0 {
+		deadline = time.After(o.duration)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last engine.Stats
+	var lastDev device.Stats
+	for {
+		select {
+		case <-cmd.Context().Done():
+			log.Info().Msg("Chronus is stopping on request.")
+			return nil
+		case <-deadline:
+			log.Info().Dur("duration", o.duration).Msg("Chronus is stopping after the requested duration.")
+			return nil
+		case <-tick.C:
+			last, lastDev = logChanges(a, eng, out, last, lastDev)
+		}
+	}
+}
+
+// logChanges logs the engine's and device's counters when they changed: the
+// audio thread only counts, this goroutine speaks.
+func logChanges(a *app, eng *engine.Engine, out device.Output, last engine.Stats, lastDev device.Stats) (engine.Stats, device.Stats) {
+	st, ds := eng.Stats(), out.Stats()
+	if st.Underruns != last.Underruns || st.Failovers != last.Failovers || st.Respawns != last.Respawns ||
+		st.Mismatches != last.Mismatches || st.Deaths != last.Deaths || st.Hangs != last.Hangs || st.LateCommands != last.LateCommands {
+		a.log.Info().Uint64("underruns", st.Underruns).Uint64("failovers", st.Failovers).Uint64("respawns", st.Respawns).
+			Uint64("deaths", st.Deaths).Uint64("hangs", st.Hangs).Uint64("mismatches", st.Mismatches).
+			Uint64("late_commands", st.LateCommands).Dur("last_detect", st.LastDetect).Dur("last_respawn", st.LastRespawn).
+			Dur("callback_p99", st.CallbackP99).Dur("callback_max", st.CallbackMax).
+			Str("active", st.Active).Str("standby", st.Standby).Msg("The engine's counters changed.")
+	}
+	if ds.Underflows != lastDev.Underflows || ds.Panics != lastDev.Panics {
+		ev := a.log.Warn().Uint64("underflows", ds.Underflows).Uint64("panics", ds.Panics)
+		if err := out.Err(); err != nil {
+			ev = ev.Str("first_fault", err.Error())
+		}
+		ev.Msg("The audio device reported a fault; playback continues.")
+	}
+	return st, ds
+}

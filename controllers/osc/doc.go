@@ -1,0 +1,42 @@
+// Package osc is Chronus's Open Sound Control controller: it receives OSC
+// 1.0 messages and bundles from tablets (TouchOSC, Open Stage Control) over
+// UDP and TCP, turns each message into a controllers.Event, hands the events
+// to one Handler in arrival order, and sends feedback and replies back.
+//
+// # Why not go-osc's server
+//
+// hypebeast/go-osc stops serving after one bad datagram, panics the process
+// on the address "/a[", reorders messages by dispatching each packet on its
+// own goroutine and allocates about 4.4 KB per message (see
+// /work/shared/LIBRARIES.md §1). This package therefore owns the whole input
+// path:
+//
+//   - one UDP read loop with one reused 64 KiB buffer, and one goroutine per
+//     TCP connection with fixed-size buffers;
+//   - Decoder, an allocation-free decoder of OSC 1.0 packets into
+//     preallocated controllers.Event values, checked against go-osc's parser
+//     by a differential fuzz test;
+//   - one dispatcher goroutine that calls the Handler for every message, in
+//     the order the messages arrived;
+//   - Match and Router, OSC 1.0 address-pattern matching that is anchored and
+//     works per "/" segment, returning ErrBadPattern instead of panicking.
+//
+// go-osc is used only to encode what Sender sends.
+//
+// # Threads
+//
+// Nothing here runs on the audio thread. Decoder.Decode, Decoder.Next,
+// Match and Router.Dispatch never allocate, lock, block or log, so the
+// process that runs the audio callback sees no garbage from OSC input even
+// under a flood. Logging happens on a separate goroutine that reads
+// fixed-size records from a bounded queue, so a stalled log writer cannot
+// stall input.
+//
+// # Bad input
+//
+// Empty, truncated, oversized or otherwise malformed packets, packets with
+// an invalid address pattern and packets from addresses outside the
+// allow-list are dropped, counted per Reason (see Controller.Stats) and
+// logged at most once a second per client. The loops never stop on bad
+// input.
+package osc

@@ -1,0 +1,133 @@
+package device
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chronus-audio/chronus/engine/sched"
+)
+
+// NullOutput plays to nowhere at the exact rate of a sound card. Its thread
+// sleeps to absolute CLOCK_MONOTONIC deadlines (start + n periods), so no
+// drift accumulates however late a single wake-up is.
+type NullOutput struct {
+	cfg    Config
+	period int
+	src    Source
+	c      counters
+	left   []float32
+	right  []float32
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	start  sync.Once
+}
+
+// OpenNull opens the null device. Normal goroutines only.
+func OpenNull(cfg Config, src Source) (*NullOutput, error) {
+	n := cfg.FramesPerBuffer
+	if n <= 0 {
+		n = DefaultNullBuffer
+	}
+	return &NullOutput{
+		cfg:    cfg,
+		period: n,
+		src:    src,
+		left:   make([]float32, n),
+		right:  make([]float32, n),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+// Start starts the clock thread. Normal goroutines only.
+func (o *NullOutput) Start() error {
+	o.start.Do(func() { go o.loop() })
+	return nil
+}
+
+func (o *NullOutput) loop() {
+	defer close(o.done)
+	// The thread stays locked for the loop's life: clock_nanosleep parks the
+	// thread itself, and a locked thread keeps the pacing off Go's 1 ms timers.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if o.cfg.Realtime > 0 {
+		o.c.rtErr.Store(sched.SetFIFO(o.cfg.Realtime) != nil)
+	}
+	periodNs := int64(float64(o.period) * 1e9 / o.cfg.SampleRate)
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return
+	}
+	start := ts.Nano()
+	var frames int64
+	for {
+		select {
+		case <-o.stop:
+			return
+		default:
+		}
+		t0 := monoNow()
+		o.c.render(o.src, o.left, o.right)
+		o.c.took(monoNow() - t0)
+		o.c.callbacks.Add(1)
+		o.c.frames.Add(uint64(o.period))
+		frames += int64(o.period)
+		// Deadline from the frame count, not from the previous deadline, so
+		// the period's rounding error never adds up.
+		deadline := start + int64(float64(frames)*1e9/o.cfg.SampleRate)
+		if monoNow() > deadline+periodNs*8 {
+			// Far behind (the process was stopped or starved): re-anchor
+			// instead of bursting to catch up, and count it.
+			o.c.underflows.Add(1)
+			o.c.fault(&ErrUnderflow)
+			start = monoNow() - int64(float64(frames)*1e9/o.cfg.SampleRate)
+			continue
+		}
+		dl := unix.NsecToTimespec(deadline)
+		for {
+			err := unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &dl, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+	}
+}
+
+func monoNow() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// Close stops the clock thread and waits for it. Normal goroutines only.
+func (o *NullOutput) Close() error {
+	o.once.Do(func() {
+		close(o.stop)
+		// Never started: mark the loop done so the wait below returns.
+		o.start.Do(func() { close(o.done) })
+		<-o.done
+	})
+	return nil
+}
+
+// Info describes the null device.
+func (o *NullOutput) Info() Info {
+	return Info{
+		Backend:         Null,
+		Device:          "null",
+		SampleRate:      o.cfg.SampleRate,
+		FramesPerBuffer: o.period,
+		Latency:         time.Duration(float64(o.period) / o.cfg.SampleRate * float64(time.Second)),
+	}
+}
+
+// Stats returns the audio thread's counters. Normal goroutines only.
+func (o *NullOutput) Stats() Stats { return o.c.stats() }
+
+// Err returns the first audio-thread fault. Normal goroutines only.
+func (o *NullOutput) Err() error { return o.c.err() }

@@ -1,0 +1,595 @@
+// Package engine runs the synth in two worker processes that render the same
+// blocks in lockstep, and plays whichever is healthy: a worker that crashes,
+// hangs or falls behind costs no sample, because the other one already
+// rendered the block the audio callback needs.
+//
+// Threads. Three kinds of code touch an Engine:
+//   - the audio thread calls Render (it is the device's Source);
+//   - normal goroutines call Start, Send, Stats, Close and the rest;
+//   - the supervisor goroutine (started by Start) spawns, watches, kills and
+//     respawns workers.
+//
+// Commands. Send puts a protocol-v2 command on a lock-free ring to the audio
+// thread; at the start of each callback Render stamps it with a sequence
+// number and a target frame at or beyond what any worker may render yet, and
+// copies it into every worker's command ring before it lets the workers
+// advance. Both workers therefore apply the same commands at the same frames,
+// and their output is bit-identical (per-block checksums prove it).
+//
+// Recovery. When a worker dies, the supervisor asks the survivor for a
+// snapshot of its synth at a block boundary, loads it into a pre-started spare,
+// the audio thread replays the commands since, the spare catches up faster
+// than real time and joins as standby once its block checksums match.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/engine/proto"
+)
+
+// Config sizes an engine.
+type Config struct {
+	SampleRate  float64 // default 48000
+	BlockFrames int     // internal block, default 64, at most 4*dsp.MaxBlock
+	// Lead is how many blocks beyond one device buffer the workers may render
+	// ahead of the callback (default 2): slack for a late wake-up.
+	Lead      int
+	Voices    int     // synth voices per worker, default dsp.DefaultVoices
+	BendRange float64 // semitones, default 2
+	// HangTimeout: a worker with work to do whose heartbeat is older than
+	// this is killed (default 40 ms: healthy beats pause up to ~40 ms on a
+	// busy VM, and the callback never waits for it anyway).
+	HangTimeout time.Duration
+	// NoSpare disables the pre-started third worker (slower respawn).
+	NoSpare bool
+	// MaxRestarts within RestartWindow before the engine gives up respawning
+	// and runs on the healthy worker alone (default 20 per 10 s).
+	MaxRestarts   int
+	RestartWindow time.Duration
+	// WorkerCommand builds the command that starts a worker; nil means
+	// `/proc/self/exe worker`. Tests point it at their own binary.
+	WorkerCommand func() *exec.Cmd
+	Log           zerolog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.SampleRate == 0 {
+		c.SampleRate = 48000
+	}
+	if c.BlockFrames == 0 {
+		c.BlockFrames = 64
+	}
+	if c.BlockFrames < 8 || c.BlockFrames > 4*dsp.MaxBlock {
+		return fmt.Errorf("engine: block of %d frames is outside 8..%d", c.BlockFrames, 4*dsp.MaxBlock)
+	}
+	if c.Lead == 0 {
+		c.Lead = 2
+	}
+	if c.Lead < 0 || c.Lead > audioSlots/4 {
+		return fmt.Errorf("engine: lead of %d blocks is outside 0..%d", c.Lead, audioSlots/4)
+	}
+	if c.Voices == 0 {
+		c.Voices = dsp.DefaultVoices
+	}
+	if c.BendRange == 0 {
+		c.BendRange = 2
+	}
+	if c.HangTimeout == 0 {
+		c.HangTimeout = 40 * time.Millisecond
+	}
+	if c.MaxRestarts == 0 {
+		c.MaxRestarts = 20
+	}
+	if c.RestartWindow == 0 {
+		c.RestartWindow = 10 * time.Second
+	}
+	if c.WorkerCommand == nil {
+		c.WorkerCommand = func() *exec.Cmd { return exec.Command("/proc/self/exe", "worker") }
+	}
+	return nil
+}
+
+const (
+	maxWorkers  = 4     // slots: two playing, one joining or spare, one being retired
+	inRingSize  = 4096  // commands from Send to the audio thread
+	historySize = 65536 // commands kept for replay into a joining worker
+	ctlRingSize = 64
+	primeBlocks = audioSlots / 2 // pre-rendered before the first callback
+)
+
+// Handler receives the commands that are not for the workers (record
+// start/stop, status, patch save/list...). It runs on the goroutine that
+// called Send.
+type Handler func(c proto.Command)
+
+// Engine is the supervisor plus the audio-thread half. See the package doc
+// for which goroutine may call what.
+type Engine struct {
+	cfg Config
+	log zerolog.Logger
+
+	slots [maxWorkers]atomic.Pointer[workerProc]
+
+	// Send → audio thread: SPSC ring, producers serialised by sendMu.
+	sendMu sync.Mutex
+	in     [inRingSize]proto.Command
+	inHead atomic.Uint64
+	inTail atomic.Uint64
+
+	// Supervisor → audio thread control messages (SPSC, supervisor only).
+	ctl     [ctlRingSize]ctlMsg
+	ctlHead atomic.Uint64
+	ctlTail atomic.Uint64 // the audio thread's acknowledgement
+
+	rt rtState // audio thread only
+
+	// Published by the audio thread for other goroutines.
+	pubActive  atomic.Int32
+	pubStandby atomic.Int32
+	pubAllowed atomic.Uint64
+	pubPlay    atomic.Uint64 // frames played
+	pubPlayNs  atomic.Int64  // monoNow at the end of the last callback
+	pubSeq     atomic.Uint64 // last sequence number forwarded
+	suspect    [maxWorkers]atomic.Bool
+
+	handlers map[proto.Op]Handler
+	tap      *Tap
+	stats    counters
+
+	events    chan supEvent
+	closing   chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+	started   bool
+	names     atomic.Uint64
+	// latency is the synth's look-ahead: it applies an event that many
+	// frames before the event's frame, so that is how much earlier than
+	// its frame a command must reach the workers.
+	latency uint64
+}
+
+type ctlKind uint8
+
+const (
+	ctlSetRoles ctlKind = iota + 1 // active, standby (-1 = none)
+	ctlAttach                      // start feeding slot from history seq+1
+	ctlDetach                      // stop touching slot
+	ctlJoin                        // slot becomes the standby
+)
+
+type ctlMsg struct {
+	kind    ctlKind
+	slot    int32
+	standby int32
+	seq     uint64
+}
+
+// rtState is owned by the audio thread.
+type rtState struct {
+	active, standby int32
+	feeding         [maxWorkers]bool
+	play            uint64 // next frame to play
+	allowed         uint64
+	seq             uint64
+	history         [historySize][proto.Size]byte
+	scratch         [proto.Size]byte
+	cmd             proto.Command
+}
+
+// New makes an engine; Start launches its workers.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	probe, err := dsp.New(dsp.Config{SampleRate: cfg.SampleRate, Voices: cfg.Voices, BendRange: cfg.BendRange})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{
+		cfg:      cfg,
+		log:      cfg.Log.With().Str("role", "supervisor").Int("pid", os.Getpid()).Logger(),
+		handlers: map[proto.Op]Handler{},
+		tap:      NewTap(1 << 18),
+		events:   make(chan supEvent, 64),
+		closing:  make(chan struct{}),
+		closed:   make(chan struct{}),
+		latency:  uint64(probe.Latency()),
+	}
+	e.rt.active, e.rt.standby = -1, -1
+	e.pubActive.Store(-1)
+	e.pubStandby.Store(-1)
+	return e, nil
+}
+
+// Handle registers h for op, an op that is not for the workers. Call it
+// before Start, from the goroutine that builds the engine.
+func (e *Engine) Handle(op proto.Op, h Handler) { e.handlers[op] = h }
+
+// Tap returns the output tap. Any goroutine.
+func (e *Engine) Tap() *Tap { return e.tap }
+
+// SampleRate is the engine's rate.
+func (e *Engine) SampleRate() float64 { return e.cfg.SampleRate }
+
+// BlockFrames is the internal block size.
+func (e *Engine) BlockFrames() int { return e.cfg.BlockFrames }
+
+// ErrBusy means the command ring to the audio thread is full: the audio
+// thread is not running or cannot keep up.
+var ErrBusy = errors.New("engine: command queue full; the audio callback is not draining it")
+
+// ErrNoHandler means a non-worker command has no registered handler.
+var ErrNoHandler = errors.New("engine: no handler for this command")
+
+// Send queues c for the workers, or calls the handler of a non-worker op.
+// Frame 0 (or a Frame without FlagAbsolute) means as soon as possible.
+// Normal goroutines only; safe for concurrent use.
+func (e *Engine) Send(c proto.Command) error {
+	if !c.Op.ForWorkers() {
+		h := e.handlers[c.Op]
+		if h == nil {
+			return fmt.Errorf("%w: %v", ErrNoHandler, c.Op)
+		}
+		h(c)
+		return nil
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	h := e.inHead.Load()
+	if h-e.inTail.Load() >= inRingSize {
+		e.stats.busy.Add(1)
+		return ErrBusy
+	}
+	e.in[h&(inRingSize-1)] = c
+	e.inHead.Store(h + 1)
+	return nil
+}
+
+// PlayPosition returns the frames played so far and the CLOCK_MONOTONIC time
+// (ns) at which the last callback ended, to turn wall times into frames.
+// Any goroutine.
+func (e *Engine) PlayPosition() (frames uint64, monoNs int64) {
+	return e.pubPlay.Load(), e.pubPlayNs.Load()
+}
+
+// Render is the device Source: it fills left and right with the active
+// worker's blocks. Audio thread only: it never allocates, locks, logs or
+// waits; a missing block is taken from the standby or, failing that, played
+// as silence and counted.
+func (e *Engine) Render(left, right []float32) {
+	t0 := monoNow()
+	rt := &e.rt
+	e.control()
+	e.forward()
+
+	bf := uint64(e.cfg.BlockFrames)
+	n := len(left)
+	for pos := 0; pos < n; {
+		b := rt.play / bf
+		off := int(rt.play % bf)
+		m := min(int(bf)-off, n-pos)
+		if !e.copyBlock(rt.active, b, off, left[pos:pos+m], right[pos:pos+m]) {
+			if rt.standby >= 0 && e.copyBlock(rt.standby, b, off, left[pos:pos+m], right[pos:pos+m]) {
+				// Failover inside the callback: the standby's block b is
+				// the same audio, so nothing is lost.
+				if rt.active >= 0 {
+					e.suspect[rt.active].Store(true)
+				}
+				rt.active, rt.standby = rt.standby, -1
+				e.stats.failovers.Add(1)
+				e.stats.failoverNs.Store(monoNow())
+			} else {
+				clear(left[pos : pos+m])
+				clear(right[pos : pos+m])
+				e.stats.underruns.Add(1)
+				e.stats.underrunFrame.Store(rt.play)
+			}
+		}
+		rt.play += uint64(m)
+		pos += m
+	}
+	e.stats.frames.Add(uint64(n))
+	e.tap.Write(left, right)
+
+	// Let the workers run one device buffer plus the lead ahead.
+	need := (uint64(n) + bf - 1) / bf
+	allowed := (rt.play+bf-1)/bf + need + uint64(e.cfg.Lead)
+	if allowed > rt.allowed {
+		rt.allowed = allowed
+	}
+	e.release()
+
+	e.pubActive.Store(rt.active)
+	e.pubStandby.Store(rt.standby)
+	e.pubAllowed.Store(rt.allowed)
+	e.pubPlay.Store(rt.play)
+	now := monoNow()
+	e.pubPlayNs.Store(now)
+	e.stats.callback(now - t0)
+}
+
+// copyBlock copies frames [off, off+len(l)) of block b from worker slot i,
+// or reports that the worker does not have that block intact. Audio thread.
+func (e *Engine) copyBlock(i int32, b uint64, off int, l, r []float32) bool {
+	if i < 0 {
+		return false
+	}
+	w := e.slots[i].Load()
+	if w == nil {
+		return false
+	}
+	reg := w.reg
+	want := b + 1
+	if reg.slotU64(b, slotSeq).Load() != want || reg.slotU64(b, slotBegin).Load() != want {
+		return false
+	}
+	_, s := reg.slot(b)
+	bf := reg.blockFrames
+	copy(l, s[off:off+len(l)])
+	copy(r, s[bf+off:bf+off+len(r)])
+	// Seqlock close check: the slot was not reopened while we copied.
+	return reg.slotU64(b, slotBegin).Load() == want
+}
+
+// control applies the supervisor's messages. Audio thread.
+func (e *Engine) control() {
+	rt := &e.rt
+	t := e.ctlTail.Load()
+	h := e.ctlHead.Load()
+	for ; t < h; t++ {
+		m := &e.ctl[t&(ctlRingSize-1)]
+		switch m.kind {
+		case ctlSetRoles:
+			rt.active, rt.standby = m.slot, m.standby
+			if m.slot >= 0 {
+				rt.feeding[m.slot] = true
+			}
+			if m.standby >= 0 {
+				rt.feeding[m.standby] = true
+			}
+		case ctlAttach:
+			e.replay(m.slot, m.seq)
+			rt.feeding[m.slot] = true
+		case ctlJoin:
+			if rt.standby < 0 && rt.active != m.slot {
+				rt.standby = m.slot
+			}
+		case ctlDetach:
+			rt.feeding[m.slot] = false
+			if rt.active == m.slot {
+				rt.active, rt.standby = rt.standby, -1
+				if rt.active >= 0 {
+					e.stats.failovers.Add(1)
+				}
+			}
+			if rt.standby == m.slot {
+				rt.standby = -1
+			}
+		}
+	}
+	e.ctlTail.Store(t)
+}
+
+// replay copies history after seq into slot's command ring. Audio thread.
+func (e *Engine) replay(slot int32, seq uint64) {
+	w := e.slots[slot].Load()
+	if w == nil {
+		return
+	}
+	rt := &e.rt
+	if rt.seq-seq > historySize {
+		e.suspect[slot].Store(true) // too old to replay: the supervisor retries
+		return
+	}
+	for s := seq + 1; s <= rt.seq; s++ {
+		if !e.push(w, &rt.history[s&(historySize-1)]) {
+			e.suspect[slot].Store(true)
+			return
+		}
+	}
+}
+
+// push writes one encoded command into w's ring. A full ring means the
+// worker fell behind: it is replaced, never waited for. Audio thread.
+func (e *Engine) push(w *workerProc, b *[proto.Size]byte) bool {
+	reg := w.reg
+	h := reg.u64(offCmdHead).Load()
+	if h-reg.u64(offCmdTail).Load() >= cmdSlots {
+		e.stats.ringFull.Add(1)
+		return false
+	}
+	*reg.cmdSlot(h) = *b
+	reg.u64(offCmdHead).Store(h + 1)
+	return true
+}
+
+// forward stamps queued commands and copies them to every fed worker.
+// Audio thread.
+func (e *Engine) forward() {
+	rt := &e.rt
+	minFrame := rt.allowed*uint64(e.cfg.BlockFrames) + e.latency
+	t := e.inTail.Load()
+	h := e.inHead.Load()
+	for ; t < h; t++ {
+		c := &rt.cmd
+		*c = e.in[t&(inRingSize-1)]
+		if c.Flags&proto.FlagAbsolute == 0 || c.Frame < minFrame {
+			if c.Flags&proto.FlagAbsolute != 0 && c.Frame != 0 {
+				e.stats.late.Add(1)
+			}
+			c.Frame = minFrame
+		}
+		c.Flags |= proto.FlagAbsolute
+		rt.seq++
+		c.Seq = uint32(rt.seq)
+		slot := &rt.history[rt.seq&(historySize-1)]
+		c.Encode(slot)
+		for i := int32(0); i < maxWorkers; i++ {
+			if !rt.feeding[i] {
+				continue
+			}
+			w := e.slots[i].Load()
+			if w == nil || !e.push(w, slot) {
+				rt.feeding[i] = false
+				e.suspect[i].Store(true)
+			}
+		}
+	}
+	e.inTail.Store(t)
+	e.pubSeq.Store(rt.seq)
+}
+
+// release publishes the allowed block to every worker and wakes sleepers.
+// FUTEX_WAKE never blocks. Audio thread.
+func (e *Engine) release() {
+	for i := range e.slots {
+		w := e.slots[i].Load()
+		if w == nil {
+			continue
+		}
+		reg := w.reg
+		if reg.u64(offAllowed).Load() < e.rt.allowed {
+			reg.u64(offAllowed).Store(e.rt.allowed)
+			reg.u32(offWake).Add(1)
+			if reg.u32(offWaiting).Load() != 0 {
+				futexWakeAll(reg.u32(offWake))
+			}
+		}
+	}
+}
+
+// post sends a control message to the audio thread. Supervisor only.
+func (e *Engine) post(m ctlMsg) bool {
+	h := e.ctlHead.Load()
+	if h-e.ctlTail.Load() >= ctlRingSize {
+		return false
+	}
+	e.ctl[h&(ctlRingSize-1)] = m
+	e.ctlHead.Store(h + 1)
+	return true
+}
+
+// waitAck waits until the audio thread has applied every posted message.
+// Supervisor only. False if the audio thread did not run in time.
+func (e *Engine) waitAck(timeout time.Duration) bool {
+	h := e.ctlHead.Load()
+	deadline := time.Now().Add(timeout)
+	for e.ctlTail.Load() < h {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return true
+}
+
+// counters are the engine's atomics.
+type counters struct {
+	frames        atomic.Uint64
+	underruns     atomic.Uint64
+	underrunFrame atomic.Uint64 // frame of the last underrun
+	failovers     atomic.Uint64
+	failoverNs    atomic.Int64
+	late          atomic.Uint64
+	busy          atomic.Uint64
+	ringFull      atomic.Uint64
+	mismatches    atomic.Uint64
+	respawns      atomic.Uint64
+	deaths        atomic.Uint64
+	hangs         atomic.Uint64
+	detectNs      atomic.Int64 // last failure: from the worker's last beat to our noticing
+	respawnNs     atomic.Int64 // last failure: from noticing to an in-sync standby
+	cbHist        [32]atomic.Uint64
+	cbMax         atomic.Int64
+}
+
+// callback records one callback duration in a log2 histogram (µs buckets).
+func (c *counters) callback(ns int64) {
+	us := uint64(ns / 1000)
+	b := 0
+	for us > 0 && b < 31 {
+		us >>= 1
+		b++
+	}
+	c.cbHist[b].Add(1)
+	for {
+		old := c.cbMax.Load()
+		if ns <= old || c.cbMax.CompareAndSwap(old, ns) {
+			return
+		}
+	}
+}
+
+// Stats is a snapshot of the engine's counters.
+type Stats struct {
+	Frames, Underruns, Failovers, LateCommands, BusyDrops, RingFull uint64
+	Mismatches, Respawns, Deaths, Hangs                             uint64
+	LastDetect, LastRespawn                                         time.Duration
+	CallbackP50, CallbackP99, CallbackMax                           time.Duration
+	Active, Standby                                                 string
+	Workers                                                         int
+}
+
+// Stats returns the counters. Any goroutine.
+func (e *Engine) Stats() Stats {
+	s := Stats{
+		Frames: e.stats.frames.Load(), Underruns: e.stats.underruns.Load(),
+		Failovers: e.stats.failovers.Load(), LateCommands: e.stats.late.Load(),
+		BusyDrops: e.stats.busy.Load(), RingFull: e.stats.ringFull.Load(),
+		Mismatches: e.stats.mismatches.Load(), Respawns: e.stats.respawns.Load(),
+		Deaths: e.stats.deaths.Load(), Hangs: e.stats.hangs.Load(),
+		LastDetect:  time.Duration(e.stats.detectNs.Load()),
+		LastRespawn: time.Duration(e.stats.respawnNs.Load()),
+		CallbackMax: time.Duration(e.stats.cbMax.Load()),
+	}
+	var total uint64
+	var hist [32]uint64
+	for i := range hist {
+		hist[i] = e.stats.cbHist[i].Load()
+		total += hist[i]
+	}
+	pct := func(p float64) time.Duration {
+		want := uint64(math.Ceil(p * float64(total)))
+		var acc uint64
+		for i, n := range hist {
+			acc += n
+			if acc >= want && n > 0 {
+				return time.Duration(1<<i) * time.Microsecond // bucket upper bound
+			}
+		}
+		return 0
+	}
+	if total > 0 {
+		s.CallbackP50, s.CallbackP99 = pct(0.5), pct(0.99)
+	}
+	if a := e.pubActive.Load(); a >= 0 {
+		if w := e.slots[a].Load(); w != nil {
+			s.Active = w.name
+		}
+	}
+	if b := e.pubStandby.Load(); b >= 0 {
+		if w := e.slots[b].Load(); w != nil {
+			s.Standby = w.name
+		}
+	}
+	for i := range e.slots {
+		if e.slots[i].Load() != nil {
+			s.Workers++
+		}
+	}
+	return s
+}
