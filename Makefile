@@ -13,9 +13,9 @@ BENCH_DEBS := fluidsynth timgm6mb-soundfont
 
 # Packages whose tests are pure unit tests: they run under the race detector
 # and must build without cgo.
-PURE := ./dsp/... ./engine/proto/... ./recorder/... ./controllers/midifile/...
+PURE := ./dsp/... ./engine/proto/... ./recorder/... ./controllers/... ./mapping/... ./maps/...
 
-.PHONY: all deps bench-deps build run test unit nocgo vet fmt fmt-check bench clean
+.PHONY: all deps bench-deps build run test unit nocgo vet fmt fmt-check bench failover clean
 
 all: build
 
@@ -69,6 +69,11 @@ test: deps fmt-check vet nocgo unit
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./dsp/... ./engine/... ./recorder/...
 	$(GO) run ./cmd/chronus-bench
+
+# failover: a demonstration on the null device; kills and stops workers while
+# a phrase plays and prints what it measured.
+failover: deps
+	$(GO) run ./cmd/chronus-failover
 
 clean:
 	rm -rf bin

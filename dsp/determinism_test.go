@@ -21,8 +21,9 @@ import (
 // melodic channels and the drum channel, bends, pressure, mod wheel,
 // volume, pan, expression, sustain pedal, CC71/74, SetParams on channels
 // and effects, all-notes-off, all-sound-off and reset-controllers. The
-// master gain is kept low so the limiter never limits.
-func synScript(seed uint64, start uint64, frames int) []Event {
+// master gain is kept low so the limiter never limits. Events are on
+// average gap/2 frames apart.
+func synScript(seed uint64, start uint64, frames, gap int) []Event {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	var evs []Event
 	add := func(f uint64, e Event) {
@@ -38,7 +39,7 @@ func synScript(seed uint64, start uint64, frames int) []Event {
 		add(start, Event{Kind: Program, Channel: ch, Key: uint8(rng.IntN(128))})
 	}
 	end := start + uint64(frames)
-	for f := start + 1; f < end; f += 1 + uint64(rng.IntN(2500)) {
+	for f := start + 1; f < end; f += 1 + uint64(rng.IntN(gap)) {
 		switch r := rng.IntN(100); {
 		case r < 55: // a note
 			ch := melodic[rng.IntN(len(melodic))]
@@ -135,7 +136,7 @@ func synEqual(t *testing.T, what string, a, b []float32) {
 func TestSynthTimeInvariance(t *testing.T) {
 	const n = 5 * 48000
 	const D = 1237
-	evs := synScript(1, 100, n-20000)
+	evs := synScript(1, 100, n-20000, 2500)
 	l1, r1 := synPlay(t, evs, 0, n, []int{64})
 	if synRMS(l1) < 0.01 {
 		t.Fatalf("script too quiet: rms %v", synRMS(l1))
@@ -155,7 +156,7 @@ const synDetEnv = "CHRONUS_DSP_DETERMINISM_CHILD"
 
 // The same script rendered in two processes gives bit-identical output.
 func TestSynthDeterminismAcrossProcesses(t *testing.T) {
-	evs := synScript(7, 100, 3*48000)
+	evs := synScript(7, 100, 3*48000, 2500)
 	l, r := synPlay(t, evs, 0, 3*48000+24000, []int{64})
 	sum := hex.EncodeToString(func() []byte { h := synHash(l, r); return h[:] }())
 	if os.Getenv(synDetEnv) == "1" {
@@ -202,7 +203,7 @@ func TestSynthSnapshot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	const blk, after = 64, 10000
 	at := 1 + rng.IntN(2000)
-	evs := synScript(seed, 100, (at+after)*blk)
+	evs := synScript(seed, 100, (at+after)*blk, 8000)
 	a := synNew(t, 0)
 	for _, e := range evs {
 		if !a.Schedule(e) {

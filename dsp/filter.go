@@ -26,6 +26,7 @@ func (t FilterType) String() string {
 
 const (
 	filterChunk     = 16    // coefficients are recomputed every filterChunk samples while gliding
+	flushEvery      = 64    // samples between checks for tiny (subnormal-bound) or non-finite state
 	defaultGlide    = 0.003 // seconds, time constant of cutoff/Q smoothing
 	minCutoff       = 10.0  // Hz
 	maxCutoffFrac   = 0.47  // of the sample rate
@@ -39,7 +40,9 @@ const (
 // target set by SetTarget with a one-pole of time constant 3 ms (see
 // SetGlide); while gliding, the coefficients are recomputed every 16
 // samples and interpolated linearly in between. Coefficient changes keep
-// the state.
+// the state. The output does not depend on how the caller splits its
+// blocks (as long as SetTarget/Init are called at the same samples). The
+// zero value outputs silence until Init.
 type Biquad struct {
 	typ  FilterType
 	rate float64
@@ -58,12 +61,13 @@ type Biquad struct {
 	// coefficients: the filter then continues exactly as a direct-form-I
 	// filter would, without the transient a TDF-II state mismatch causes.
 	x1, x2, y1, y2 float64
+	tick           int // samples since the last state flush, < flushEvery
 }
 
 type coefs struct{ b0, b1, b2, a1, a2 float64 }
 
 // Reset clears the filter state (not the coefficients).
-func (f *Biquad) Reset() { f.z1, f.z2, f.x1, f.x2, f.y1, f.y2 = 0, 0, 0, 0, 0, 0 }
+func (f *Biquad) Reset() { f.z1, f.z2, f.x1, f.x2, f.y1, f.y2, f.tick = 0, 0, 0, 0, 0, 0, 0 }
 
 // rederive recomputes the TDF-II state for the current coefficients from
 // the signal history.
@@ -235,65 +239,71 @@ func (f *Biquad) Process(buf []float32) {
 	out := buf
 	z1, z2 := f.z1, f.z2
 	for len(buf) > 0 {
-		if f.rampLeft == 0 {
-			if !f.gliding {
-				// Scalars, not the struct: Go keeps structs of more
-				// than four fields in memory.
-				b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
-				for i, v := range buf {
-					x := float64(v)
-					y := b0*x + z1
-					z1 = b1*x - a1*y + z2
-					z2 = b2*x - a2*y
-					buf[i] = float32(y)
-				}
-				break
-			}
+		// Pieces end at every flushEvery-th sample of the filter's own
+		// count, so the flush below happens at the same samples however
+		// the caller splits its blocks.
+		m := min(len(buf), flushEvery-f.tick)
+		if f.rampLeft == 0 && f.gliding {
 			f.step()
 		}
-		n := f.rampLeft
-		if n > len(buf) {
-			n = len(buf)
-		}
-		b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
-		d0, d1, d2, e1, e2 := f.dc.b0, f.dc.b1, f.dc.b2, f.dc.a1, f.dc.a2
-		seg := buf[:n]
-		for i, v := range seg {
-			b0 += d0
-			b1 += d1
-			b2 += d2
-			a1 += e1
-			a2 += e2
-			x := float64(v)
-			y := b0*x + z1
-			z1 = b1*x - a1*y + z2
-			z2 = b2*x - a2*y
-			seg[i] = float32(y)
-		}
-		f.rampLeft -= n
 		if f.rampLeft == 0 {
-			f.c = f.end
+			// Scalars, not the struct: Go keeps structs of more than
+			// four fields in memory.
+			b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
+			seg := buf[:m]
+			for i, v := range seg {
+				x := float64(v)
+				y := b0*x + z1
+				z1 = b1*x - a1*y + z2
+				z2 = b2*x - a2*y
+				seg[i] = float32(y)
+			}
 		} else {
-			f.c = coefs{b0, b1, b2, a1, a2}
+			m = min(m, f.rampLeft)
+			b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
+			d0, d1, d2, e1, e2 := f.dc.b0, f.dc.b1, f.dc.b2, f.dc.a1, f.dc.a2
+			seg := buf[:m]
+			for i, v := range seg {
+				b0 += d0
+				b1 += d1
+				b2 += d2
+				a1 += e1
+				a2 += e2
+				x := float64(v)
+				y := b0*x + z1
+				z1 = b1*x - a1*y + z2
+				z2 = b2*x - a2*y
+				seg[i] = float32(y)
+			}
+			f.rampLeft -= m
+			if f.rampLeft == 0 {
+				f.c = f.end
+			} else {
+				f.c = coefs{b0, b1, b2, a1, a2}
+			}
 		}
-		buf = buf[n:]
+		buf = buf[m:]
+		if f.tick += m; f.tick >= flushEvery {
+			f.tick = 0
+			// Flush tiny state (no subnormals in long decays) and
+			// recover from non-finite input.
+			if !(math.Abs(z1) >= denormThreshold) || !finite64(z1) {
+				z1 = 0
+			}
+			if !(math.Abs(z2) >= denormThreshold) || !finite64(z2) {
+				z2 = 0
+			}
+		}
 	}
+	f.z1, f.z2 = z1, z2
 	if n >= 2 {
 		f.y2, f.y1 = float64(out[n-2]), float64(out[n-1])
 	} else {
 		f.y2, f.y1 = f.y1, float64(out[0])
 	}
-	// Flush tiny state (denormals) and recover from non-finite input.
-	if !(math.Abs(z1) >= denormThreshold) || !finite64(z1) {
-		z1 = 0
-	}
-	if !(math.Abs(z2) >= denormThreshold) || !finite64(z2) {
-		z2 = 0
-	}
 	if !finite64(f.x1 + f.x2 + f.y1 + f.y2) {
 		f.x1, f.x2, f.y1, f.y2 = 0, 0, 0, 0
 	}
-	f.z1, f.z2 = z1, z2
 }
 
 // Response returns the linear magnitude of the current coefficients at hz.

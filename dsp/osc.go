@@ -127,7 +127,8 @@ func sin2pi(p float64) float64 {
 // is the pulse width of Square (0.5 = square, clamped to [0.02, 0.98]); the
 // pulse is DC-free. Saw rises from -1 to 1, Triangle and Sine start at 0
 // rising; all have peak amplitude about 1 (noise: white uniform in [-1,1),
-// pink roughly ±1).
+// pink roughly ±1). Saw, Square and Triangle are band-limited by the
+// 4-point B-spline polyBLEP / polyBLAMP described below.
 func (o *Osc) Process(dst []float32, w Wave, inc0, inc1, pw float64) {
 	n := len(dst)
 	if n == 0 {

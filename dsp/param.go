@@ -220,29 +220,68 @@ func (p Param) Range() (lo, hi float64) {
 // (effects and output) rather than to a channel.
 func (p Param) Master() bool { return p > 0 && p < numParams && paramInfos[p].scope == scopeMaster }
 
-// ParamByName looks a parameter up by module and name, case-insensitively,
-// with the aliases listed in the Param doc comment; "module/name" in the
-// module argument with an empty name works too. Not for the audio thread.
+// ParamByName looks a parameter up by module and name, case-insensitively
+// and ignoring '_', '-' and spaces, with the aliases listed in the Param doc
+// comment; "module/name" in the module argument with an empty name works
+// too. It does not allocate: any thread, the render thread included.
 func ParamByName(module, name string) (Param, bool) {
-	module = strings.ToLower(strings.TrimSpace(module))
-	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "" {
 		if i := strings.IndexByte(module, '/'); i >= 0 {
 			module, name = module[:i], module[i+1:]
 		}
 	}
-	module = canonicalModule(module)
-	name = canonicalName(module, strings.NewReplacer("_", "", "-", "", " ", "").Replace(name))
+	var mb, nb [24]byte
+	ml, ok1 := foldName(&mb, module)
+	nl, ok2 := foldName(&nb, name)
+	if !ok1 || !ok2 {
+		return ParamNone, false
+	}
+	mod := canonicalModule(mb[:ml])
+	if mod == "" {
+		return ParamNone, false
+	}
+	n := nb[:nl]
+	alias := canonicalName(mod, n)
 	for p := Param(1); p < numParams; p++ {
-		if paramInfos[p].module == module && paramInfos[p].name == name {
+		in := &paramInfos[p]
+		if in.module != mod {
+			continue
+		}
+		if alias != "" {
+			if in.name == alias {
+				return p, true
+			}
+		} else if in.name == string(n) { // compared in place, no allocation
 			return p, true
 		}
 	}
 	return ParamNone, false
 }
 
-func canonicalModule(m string) string {
-	switch m {
+// foldName writes s lower-cased, without '_', '-' and spaces, into b and
+// returns its length; false if it does not fit.
+func foldName(b *[24]byte, s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_' || c == '-' || c == ' ' || c == '\t':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(b) {
+			return 0, false
+		}
+		b[n] = c
+		n++
+	}
+	return n, true
+}
+
+// canonicalModule returns the module name for an alias, or "".
+func canonicalModule(m []byte) string {
+	switch string(m) { // a switch on string(bytes) does not allocate
 	case "osc1", "osc", "sine", "vco", "vco1", "oscillator", "oscillator1":
 		return "osc1"
 	case "osc2", "vco2", "oscillator2":
@@ -251,9 +290,9 @@ func canonicalModule(m string) string {
 		return "noise"
 	case "filter", "filt", "vcf", "biquad":
 		return "filter"
-	case "env", "adsr", "ampenv", "amp_env", "amp", "envelope", "vca":
+	case "env", "adsr", "ampenv", "amp", "envelope", "vca":
 		return "env"
-	case "fenv", "filterenv", "filter_env", "fadsr", "fltenv":
+	case "fenv", "filterenv", "fadsr", "fltenv":
 		return "fenv"
 	case "pitch", "penv", "pitchenv":
 		return "pitch"
@@ -270,13 +309,15 @@ func canonicalModule(m string) string {
 	case "master", "out", "output", "main":
 		return "master"
 	}
-	return m
+	return ""
 }
 
-func canonicalName(module, n string) string {
+// canonicalName returns the parameter name an alias stands for in module,
+// or "" when n is not an alias.
+func canonicalName(module string, n []byte) string {
 	switch module {
 	case "osc1", "osc2":
-		switch n {
+		switch string(n) {
 		case "waveform", "shape", "type":
 			return "wave"
 		case "semitone", "semitones", "transpose", "coarse":
@@ -291,14 +332,14 @@ func canonicalName(module, n string) string {
 			return "freq"
 		}
 	case "noise":
-		switch n {
+		switch string(n) {
 		case "mix", "gain", "amp", "volume", "amplitude":
 			return "level"
 		case "colour", "type", "wave":
 			return "color"
 		}
 	case "filter":
-		switch n {
+		switch string(n) {
 		case "freq", "frequency", "hz", "cut":
 			return "cutoff"
 		case "res", "q", "reso":
@@ -313,7 +354,7 @@ func canonicalName(module, n string) string {
 			return "type"
 		}
 	case "env", "fenv":
-		switch n {
+		switch string(n) {
 		case "a", "att":
 			return "attack"
 		case "d", "dec":
@@ -326,14 +367,14 @@ func canonicalName(module, n string) string {
 			return "curve"
 		}
 	case "pitch":
-		switch n {
+		switch string(n) {
 		case "amount", "env", "depth":
 			return "envamount"
 		case "decay", "time":
 			return "envdecay"
 		}
 	case "lfo":
-		switch n {
+		switch string(n) {
 		case "freq", "frequency", "hz", "speed":
 			return "rate"
 		case "amount":
@@ -346,14 +387,14 @@ func canonicalName(module, n string) string {
 			return "mod"
 		}
 	case "voice":
-		switch n {
+		switch string(n) {
 		case "level", "volume", "amp":
 			return "gain"
 		case "vel", "velsens":
 			return "velocity"
 		}
 	case "channel":
-		switch n {
+		switch string(n) {
 		case "vol", "level", "gain":
 			return "volume"
 		case "expr":
@@ -364,7 +405,7 @@ func canonicalName(module, n string) string {
 			return "preset"
 		}
 	case "delay":
-		switch n {
+		switch string(n) {
 		case "seconds", "length":
 			return "time"
 		case "fb", "regen":
@@ -373,7 +414,7 @@ func canonicalName(module, n string) string {
 			return "mix"
 		}
 	case "reverb":
-		switch n {
+		switch string(n) {
 		case "room", "roomsize":
 			return "size"
 		case "damp":
@@ -382,12 +423,12 @@ func canonicalName(module, n string) string {
 			return "mix"
 		}
 	case "master":
-		switch n {
+		switch string(n) {
 		case "volume", "level", "amp":
 			return "gain"
 		}
 	}
-	return n
+	return ""
 }
 
 // setPatchParam writes v (already clamped) into the patch field of p.

@@ -46,7 +46,9 @@ type FilterParams struct {
 }
 
 // LFOParams configures a voice's LFO. It restarts at phase 0 on every
-// note-on (so a note sounds the same whenever it is played).
+// note-on (so a note sounds the same whenever it is played) and runs only
+// while its depth (Depth plus the mod wheel's or pressure's share) is above
+// 0, so vibrato brought in with the wheel starts smoothly at phase 0.
 type LFOParams struct {
 	Shape LFOShape
 	Rate  float64 // Hz

@@ -108,11 +108,12 @@ type Synth struct {
 	stats   Stats
 
 	vbuf, tbuf, ebuf, fbuf [MaxBlock]float32
+	segs                   [maxSegs]ctrlSeg
 }
 
 // New returns a synth with every channel on its default patch (channel 9:
 // the drum kit, the others: General MIDI program 0). Not for the audio
-// thread (it allocates the ~3 MB struct).
+// thread (it allocates the 2.6 MB struct).
 func New(c Config) (*Synth, error) {
 	s := new(Synth)
 	if err := s.init(c); err != nil {

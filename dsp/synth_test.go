@@ -485,40 +485,43 @@ func TestSynthNaNVoiceSilenced(t *testing.T) {
 // stays finite and within full scale.
 func TestSynthBoundedAllPresets512(t *testing.T) {
 	for pi := 0; pi < NumPresets; pi++ {
-		s := synNew(t, MaxVoices)
-		s.setParam(0, ParamMasterGain, 4)
-		s.setParam(0, ParamMasterDrive, 0)
-		s.setParam(0, ParamDelayMix, 0.5)
-		s.setParam(0, ParamDelayFeedback, 0.9)
-		for ch := 0; ch < Channels; ch++ {
-			s.SetChannelPatch(ch, Preset(pi))
-		}
-		f := uint64(s.Latency())
-		for i := 0; i < MaxVoices; i++ {
-			ch := uint8(i % Channels)
-			key := uint8(24 + (i/Channels)*2)
-			if presets[pi].Kit {
-				key = uint8(27 + i%61)
+		t.Run(presets[pi].NameString(), func(t *testing.T) {
+			t.Parallel()
+			s := synNew(t, MaxVoices)
+			s.setParam(0, ParamMasterGain, 4)
+			s.setParam(0, ParamMasterDrive, 0)
+			s.setParam(0, ParamDelayMix, 0.5)
+			s.setParam(0, ParamDelayFeedback, 0.9)
+			for ch := 0; ch < Channels; ch++ {
+				s.SetChannelPatch(ch, Preset(pi))
 			}
-			synNote(s, f+uint64(i%7), ch, key, 1)
-		}
-		l, r := synRender(s, 7200, 256)
-		if n := s.ActiveVoices(); !presets[pi].Kit && presets[pi].AmpEnv.Sustain > 0 && n != MaxVoices {
-			t.Errorf("%s: %d voices active, want %d", presets[pi].NameString(), n, MaxVoices)
-		}
-		peak := 0.0
-		for i := range l {
-			if !Finite(l[i]) || !Finite(r[i]) || math.Abs(float64(l[i])) > 1 || math.Abs(float64(r[i])) > 1 {
-				t.Fatalf("%s: sample %d = %v, %v", presets[pi].NameString(), i, l[i], r[i])
+			f := uint64(s.Latency())
+			for i := 0; i < MaxVoices; i++ {
+				ch := uint8(i % Channels)
+				key := uint8(24 + (i/Channels)*2)
+				if presets[pi].Kit {
+					key = uint8(27 + i%61)
+				}
+				synNote(s, f+uint64(i%7), ch, key, 1)
 			}
-			peak = math.Max(peak, math.Max(math.Abs(float64(l[i])), math.Abs(float64(r[i]))))
-		}
-		if peak < 0.5 {
-			t.Errorf("%s: peak %.3f, expected the limiter to be working", presets[pi].NameString(), peak)
-		}
-		if st := s.Stats(); st.NonFinite != 0 {
-			t.Errorf("%s: %d non-finite voices", presets[pi].NameString(), st.NonFinite)
-		}
+			l, r := synRender(s, 4096, 256)
+			if n := s.ActiveVoices(); !presets[pi].Kit && presets[pi].AmpEnv.Sustain > 0 && n != MaxVoices {
+				t.Errorf("%d voices active, want %d", n, MaxVoices)
+			}
+			peak := 0.0
+			for i := range l {
+				if !Finite(l[i]) || !Finite(r[i]) || math.Abs(float64(l[i])) > 1 || math.Abs(float64(r[i])) > 1 {
+					t.Fatalf("sample %d = %v, %v", i, l[i], r[i])
+				}
+				peak = math.Max(peak, math.Max(math.Abs(float64(l[i])), math.Abs(float64(r[i]))))
+			}
+			if peak < 0.5 {
+				t.Errorf("peak %.3f, expected the limiter to be working", peak)
+			}
+			if st := s.Stats(); st.NonFinite != 0 {
+				t.Errorf("%d non-finite voices", st.NonFinite)
+			}
+		})
 	}
 }
 
@@ -820,6 +823,10 @@ func TestSynthParamNames(t *testing.T) {
 		{"channel", "volume", ParamChannelVolume},
 		{"fenv", "sustain", ParamFilterEnvSustain},
 		{"filter", "env_amount", ParamFilterEnvAmount},
+		{"Filter", "Cut_Off", ParamFilterCutoff},
+		{"amp_env", "attack", ParamAmpAttack},
+		{"filter-env", "decay", ParamFilterEnvDecay},
+		{" LFO ", " Rate ", ParamLFORate},
 		{"pitch", "decay", ParamPitchEnvDecay},
 	} {
 		if got, ok := ParamByName(c.module, c.name); !ok || got != c.want {
@@ -830,6 +837,14 @@ func TestSynthParamNames(t *testing.T) {
 		if p, ok := ParamByName(bad[0], bad[1]); ok {
 			t.Errorf("ParamByName(%q, %q) = %v, want not found", bad[0], bad[1], p)
 		}
+	}
+	for _, c := range [][2]string{{"Filter", "Cut_Off"}, {"filter/cutoff", ""}, {"amp_env", "Attack"}, {"nomodule", "x"}} {
+		if a := testing.AllocsPerRun(100, func() { ParamByName(c[0], c[1]) }); a != 0 {
+			t.Errorf("ParamByName(%q, %q): %v allocs", c[0], c[1], a)
+		}
+	}
+	if p, ok := ParamByName("filter", "thisnameiswaytoolongforanybuffer"); ok {
+		t.Errorf("over-long name found %v", p)
 	}
 	if !ParamReverbMix.Master() || ParamFilterCutoff.Master() {
 		t.Error("Master() wrong")

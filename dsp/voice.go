@@ -89,17 +89,37 @@ func panGains(pan float64) (l, r float64) {
 	return math.Sin((1 - pan) * (math.Pi / 4)), math.Sin((1 + pan) * (math.Pi / 4))
 }
 
-// voiceControl recomputes the voice's control values for the next ctrlFrames
-// frames. fl is the filter-envelope level now.
-func (s *Synth) voiceControl(v *voice, fl float64) {
+// ctrlSeg is the part of a block that one control period covers: its
+// settings are constant (pitch, filter target) or ramp linearly (gains).
+type ctrlSeg struct {
+	pos, m, j0 int        // start in the block, length, offset in the period
+	inc        [2]float64 // oscillator increments (cycles per sample)
+	setFilt    bool       // a new filter target starts here
+	initFilt   bool       // the filter jumps to it (first period of a note)
+	ftype      FilterType
+	cut, q     float64
+	gl0, gr0   float32 // gains at the period's start
+	dgl, dgr   float32 // per-frame slope
+}
+
+// maxSegs is the most control periods a block can touch.
+const maxSegs = MaxBlock/ctrlFrames + 2
+
+// voiceControl recomputes the voice's control values for the next
+// ctrlFrames frames into seg. fl is the filter-envelope level now.
+func (s *Synth) voiceControl(v *voice, fl float64, seg *ctrlSeg) {
 	p := &v.p
 	c := &s.chans[v.ch]
 	rate := s.sr
 
+	// The LFO only runs while it has depth: a mod wheel brought in later
+	// starts the vibrato at phase 0, smoothly.
 	var lfo, depth float64
 	if p.LFO.Rate > 0 {
-		lfo = v.lfo.Next(ctrlFrames, p.LFO.Shape, p.LFO.Rate, rate)
 		depth = p.LFO.Depth + p.LFO.ModDepth*max(c.mod, c.pressure)
+		if depth > 0 {
+			lfo = v.lfo.Next(ctrlFrames, p.LFO.Shape, p.LFO.Rate, rate)
+		}
 	}
 
 	// Pitch.
@@ -126,6 +146,7 @@ func (s *Synth) voiceControl(v *voice, fl float64) {
 			v.inc[k] = hz / rate
 		}
 	}
+	seg.inc = v.inc
 
 	// Filter.
 	f := &p.Filter
@@ -139,11 +160,9 @@ func (s *Synth) voiceControl(v *voice, fl float64) {
 		cut = f.Cutoff * math.Exp2(oct)
 	}
 	q := f.Resonance * c.resoMul
-	if v.fresh {
-		v.filt.Init(f.Type, cut, q, rate)
-	} else if cut != v.cut || q != v.q || f.Type != v.ftype {
-		v.filt.SetTarget(f.Type, cut, q)
-	}
+	seg.initFilt = v.fresh
+	seg.setFilt = v.fresh || cut != v.cut || q != v.q || f.Type != v.ftype
+	seg.ftype, seg.cut, seg.q = f.Type, cut, q
 	v.cut, v.q, v.ftype = cut, q, f.Type
 
 	// Gains: velocity, patch and channel gain and pan are smoothed; the
@@ -179,69 +198,119 @@ func (s *Synth) voiceControl(v *voice, fl float64) {
 	v.fresh, v.dirty = false, false
 }
 
-// runVoice renders len(l) frames of v and adds them to l and r. It splits
-// the block at the voice's own control periods. A voice whose output is not
-// finite is silenced before any of it reaches l and r.
+// runVoice renders len(l) frames of v and adds them to l and r.
+//
+// The block is cut at the voice's own control periods (counted from its
+// note-on), so the result does not depend on where blocks start. All
+// control periods are computed first; then each oscillator and the filter
+// run over whole stretches of periods with unchanged settings (an
+// oscillator at a constant frequency and the filter produce the same
+// samples whether they are called once or in pieces). A voice whose output
+// is not finite is silenced before any of it reaches l and r.
 func (s *Synth) runVoice(v *voice, l, r []float32) {
 	n := len(l)
 	env := s.ebuf[:n]
 	fenv := s.fbuf[:n]
-	out := s.vbuf[:n]
 	fl0 := v.fenv.Level()
 	v.amp.Process(env)
 	v.fenv.Process(fenv)
 	p := &v.p
+
+	// Control pass.
+	segs := s.segs[:0]
 	for pos := 0; pos < n; {
+		var sg ctrlSeg
 		if v.tick <= 0 {
 			fl := fl0
 			if pos > 0 {
 				fl = fenv[pos-1]
 			}
-			s.voiceControl(v, float64(fl))
+			s.voiceControl(v, float64(fl), &sg)
 			v.tick = ctrlFrames
-		}
-		m := min(int(v.tick), n-pos)
-		j0 := ctrlFrames - int(v.tick)
-		seg := out[pos : pos+m]
-		tmp := s.tbuf[:m]
-
-		o := &p.Osc[0]
-		if o.Level > 0 {
-			v.osc[0].Process(seg, o.Wave, v.inc[0], v.inc[0], pulseWidth(o.PW))
-			if o.Level != 1 {
-				scale(seg, float32(o.Level))
-			}
 		} else {
-			clear(seg)
+			sg.inc = v.inc
 		}
-		if o := &p.Osc[1]; o.Level > 0 {
-			v.osc[1].Process(tmp, o.Wave, v.inc[1], v.inc[1], pulseWidth(o.PW))
-			addScaled(seg, tmp, float32(o.Level))
-		}
-		if p.Noise > 0 {
-			v.noise.Process(tmp, p.NoiseWave, 0, 0, 0)
-			addScaled(seg, tmp, float32(p.Noise))
-		}
-		if p.Drive > 0 {
-			SoftClip(seg, float32(p.Drive))
-		}
-		v.filt.Process(seg)
+		sg.pos = pos
+		sg.m = min(int(v.tick), n-pos)
+		sg.j0 = ctrlFrames - int(v.tick)
+		sg.gl0, sg.gr0, sg.dgl, sg.dgr = v.gl0, v.gr0, v.dgl, v.dgr
+		segs = append(segs, sg)
+		v.tick -= int32(sg.m)
+		v.age += uint64(sg.m)
+		pos += sg.m
+	}
 
-		// x*0 is 0 for finite x and NaN for NaN and ±Inf.
-		var chk float32
-		for _, x := range seg {
-			chk += x * 0
+	// Oscillators, noise and drive.
+	out := s.vbuf[:n]
+	tmp := s.tbuf[:n]
+	o1, o2 := &p.Osc[0], &p.Osc[1]
+	switch {
+	case o1.Level > 0 && o2.Level > 0:
+		s.runOsc(&v.osc[0], o1, 0, out, segs)
+		s.runOsc(&v.osc[1], o2, 1, tmp, segs)
+		mix2(out, float32(o1.Level), tmp, float32(o2.Level))
+	case o1.Level > 0:
+		s.runOsc(&v.osc[0], o1, 0, out, segs)
+		if o1.Level != 1 {
+			scale(out, float32(o1.Level))
 		}
-		if chk != 0 {
-			s.stats.NonFinite++
-			*v = voice{}
-			return
+	case o2.Level > 0:
+		s.runOsc(&v.osc[1], o2, 1, out, segs)
+		if o2.Level != 1 {
+			scale(out, float32(o2.Level))
 		}
+	default:
+		clear(out)
+	}
+	if p.Noise > 0 {
+		v.noise.Process(tmp, p.NoiseWave, 0, 0, 0)
+		addScaled(out, tmp, float32(p.Noise))
+	}
+	if p.Drive > 0 {
+		SoftClip(out, float32(p.Drive))
+	}
 
-		e := env[pos : pos+m]
-		ll := l[pos : pos+m]
-		rr := r[pos : pos+m]
-		gl0, gr0, dgl, dgr := v.gl0, v.gr0, v.dgl, v.dgr
+	// Filter: new targets start at their period.
+	for a := 0; a < len(segs); {
+		sg := &segs[a]
+		if sg.initFilt {
+			v.filt.Init(sg.ftype, sg.cut, sg.q, s.sr)
+		} else if sg.setFilt {
+			v.filt.SetTarget(sg.ftype, sg.cut, sg.q)
+		}
+		b := a + 1
+		for b < len(segs) && !segs[b].setFilt {
+			b++
+		}
+		end := n
+		if b < len(segs) {
+			end = segs[b].pos
+		}
+		v.filt.Process(out[sg.pos:end])
+		a = b
+	}
+
+	// x*0 is 0 for finite x and NaN for NaN and ±Inf.
+	var chk float32
+	for _, x := range out {
+		chk += x * 0
+	}
+	if chk != 0 {
+		s.stats.NonFinite++
+		*v = voice{}
+		return
+	}
+
+	// Envelope, gain ramps, pan, fade; mix.
+	for k := range segs {
+		sg := &segs[k]
+		m := sg.m
+		seg := out[sg.pos : sg.pos+m]
+		e := env[sg.pos : sg.pos+m]
+		ll := l[sg.pos : sg.pos+m]
+		rr := r[sg.pos : sg.pos+m]
+		gl0, gr0, dgl, dgr := sg.gl0, sg.gr0, sg.dgl, sg.dgr
+		j0 := sg.j0
 		if !v.fading {
 			for i, x := range seg {
 				j := float32(j0 + i + 1)
@@ -249,30 +318,46 @@ func (s *Synth) runVoice(v *voice, l, r []float32) {
 				ll[i] += a * (gl0 + dgl*j)
 				rr[i] += a * (gr0 + dgr*j)
 			}
-		} else {
-			inv := s.invFade
-			fd := v.fade
-			for i, x := range seg {
-				f := float32(fd-int32(i)) * inv
-				if f < 0 {
-					f = 0
-				}
-				j := float32(j0 + i + 1)
-				a := x * e[i] * f
-				ll[i] += a * (gl0 + dgl*j)
-				rr[i] += a * (gr0 + dgr*j)
-			}
-			v.fade -= int32(m)
+			continue
 		}
-		v.tick -= int32(m)
-		v.age += uint64(m)
-		pos += m
-		if v.fading && v.fade <= 0 {
+		inv := s.invFade
+		fd := v.fade
+		for i, x := range seg {
+			f := float32(fd-int32(i)) * inv
+			if f < 0 {
+				f = 0
+			}
+			j := float32(j0 + i + 1)
+			a := x * e[i] * f
+			ll[i] += a * (gl0 + dgl*j)
+			rr[i] += a * (gr0 + dgr*j)
+		}
+		v.fade -= int32(m)
+		if v.fade <= 0 {
 			break
 		}
 	}
 	if v.done() {
 		*v = voice{}
+	}
+}
+
+// runOsc renders oscillator k over the block, one Process call per stretch
+// of control periods with the same frequency.
+func (s *Synth) runOsc(o *Osc, op *OscParams, k int, dst []float32, segs []ctrlSeg) {
+	pw := pulseWidth(op.PW)
+	for a := 0; a < len(segs); {
+		inc := segs[a].inc[k]
+		b := a + 1
+		for b < len(segs) && segs[b].inc[k] == inc {
+			b++
+		}
+		end := len(dst)
+		if b < len(segs) {
+			end = segs[b].pos
+		}
+		o.Process(dst[segs[a].pos:end], op.Wave, inc, inc, pw)
+		a = b
 	}
 }
 
@@ -286,6 +371,14 @@ func pulseWidth(pw float64) float64 {
 func scale(x []float32, g float32) {
 	for i := range x {
 		x[i] *= g
+	}
+}
+
+// mix2 sets dst = dst·g1 + src·g2.
+func mix2(dst []float32, g1 float32, src []float32, g2 float32) {
+	src = src[:len(dst)]
+	for i, x := range src {
+		dst[i] = dst[i]*g1 + x*g2
 	}
 }
 

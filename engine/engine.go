@@ -57,6 +57,14 @@ type Config struct {
 	// and runs on the healthy worker alone (default 20 per 10 s).
 	MaxRestarts   int
 	RestartWindow time.Duration
+	// RestartBackoff is the pause before the next new worker after one
+	// failed before it ever played (crashed while starting or catching
+	// up); it doubles with each such failure in a row, up to 2 s
+	// (default 20 ms). MaxFailedStarts such failures in a row make the
+	// engine give up respawning and play on the healthy worker alone
+	// (default 5).
+	RestartBackoff  time.Duration
+	MaxFailedStarts int
 	// WorkerCommand builds the command that starts a worker; nil means
 	// `/proc/self/exe worker`. Tests point it at their own binary.
 	WorkerCommand func() *exec.Cmd
@@ -94,6 +102,12 @@ func (c *Config) defaults() error {
 	if c.RestartWindow == 0 {
 		c.RestartWindow = 10 * time.Second
 	}
+	if c.RestartBackoff == 0 {
+		c.RestartBackoff = 20 * time.Millisecond
+	}
+	if c.MaxFailedStarts == 0 {
+		c.MaxFailedStarts = 5
+	}
 	if c.WorkerCommand == nil {
 		c.WorkerCommand = func() *exec.Cmd { return exec.Command("/proc/self/exe", "worker") }
 	}
@@ -106,6 +120,9 @@ const (
 	historySize = 65536 // commands kept for replay into a joining worker
 	ctlRingSize = 64
 	primeBlocks = audioSlots / 2 // pre-rendered before the first callback
+	// coldReplay bounds how far back a cold restart looks in the history
+	// for commands still in the future (it runs on the audio thread).
+	coldReplay = cmdSlots / 2
 )
 
 // Handler receives the commands that are not for the workers (record
@@ -157,6 +174,14 @@ type Engine struct {
 	// frames before the event's frame, so that is how much earlier than
 	// its frame a command must reach the workers.
 	latency uint64
+
+	supDone chan struct{}  // closed when the supervisor goroutine returned
+	reaping sync.WaitGroup // retired workers whose exit is still awaited
+
+	// crashJoiners is a test hook: when non-zero, every worker that joins
+	// from a snapshot gets this offCrash kind, so it fails before it plays
+	// (a crash loop). Set before Start.
+	crashJoiners uint64
 }
 
 type ctlKind uint8
@@ -173,6 +198,9 @@ type ctlMsg struct {
 	slot    int32
 	standby int32
 	seq     uint64
+	// minFrame (ctlAttach): replay only commands at or after this frame;
+	// a cold restart uses it to pass on commands still in the future.
+	minFrame uint64
 }
 
 // rtState is owned by the audio thread.
@@ -183,7 +211,7 @@ type rtState struct {
 	allowed         uint64
 	seq             uint64
 	history         [historySize][proto.Size]byte
-	scratch         [proto.Size]byte
+	historyFrame    [historySize]uint64 // the stamped frame of each history entry
 	cmd             proto.Command
 }
 
@@ -204,6 +232,7 @@ func New(cfg Config) (*Engine, error) {
 		events:   make(chan supEvent, 64),
 		closing:  make(chan struct{}),
 		closed:   make(chan struct{}),
+		supDone:  make(chan struct{}),
 		latency:  uint64(probe.Latency()),
 	}
 	e.rt.active, e.rt.standby = -1, -1
@@ -288,11 +317,29 @@ func (e *Engine) Render(left, right []float32) {
 				// the same audio, so nothing is lost.
 				if rt.active >= 0 {
 					e.suspect[rt.active].Store(true)
+					if w := e.slots[rt.active].Load(); w != nil {
+						dbgMiss.block.Store(b)
+						dbgMiss.next.Store(w.reg.u64(offNext).Load())
+						dbgMiss.age.Store(monoNow() - w.reg.i64(offBeat).Load())
+						dbgMiss.allowed.Store(w.reg.u64(offAllowed).Load())
+						dbgMiss.n.Add(1)
+					}
 				}
 				rt.active, rt.standby = rt.standby, -1
 				e.stats.failovers.Add(1)
 				e.stats.failoverNs.Store(monoNow())
 			} else {
+				for _, i := range [2]int32{rt.active, rt.standby} {
+					if i >= 0 {
+						if w := e.slots[i].Load(); w != nil {
+							dbgUnder.block.Store(b)
+							dbgUnder.next.Store(w.reg.u64(offNext).Load())
+							dbgUnder.age.Store(monoNow() - w.reg.i64(offBeat).Load())
+							dbgUnder.allowed.Store(w.reg.u64(offAllowed).Load())
+						}
+					}
+				}
+				dbgUnder.n.Add(1)
 				clear(left[pos : pos+m])
 				clear(right[pos : pos+m])
 				e.stats.underruns.Add(1)
@@ -362,7 +409,7 @@ func (e *Engine) control() {
 				rt.feeding[m.standby] = true
 			}
 		case ctlAttach:
-			e.replay(m.slot, m.seq)
+			e.replay(m.slot, m.seq, m.minFrame)
 			rt.feeding[m.slot] = true
 		case ctlJoin:
 			if rt.standby < 0 && rt.active != m.slot {
@@ -381,11 +428,18 @@ func (e *Engine) control() {
 			}
 		}
 	}
+	if t != e.ctlTail.Load() {
+		// Publish the roles before the acknowledgement, so a supervisor
+		// that saw its message applied also sees its effect.
+		e.pubActive.Store(rt.active)
+		e.pubStandby.Store(rt.standby)
+	}
 	e.ctlTail.Store(t)
 }
 
-// replay copies history after seq into slot's command ring. Audio thread.
-func (e *Engine) replay(slot int32, seq uint64) {
+// replay copies history after seq, at or after minFrame, into slot's command
+// ring. Audio thread.
+func (e *Engine) replay(slot int32, seq, minFrame uint64) {
 	w := e.slots[slot].Load()
 	if w == nil {
 		return
@@ -396,6 +450,9 @@ func (e *Engine) replay(slot int32, seq uint64) {
 		return
 	}
 	for s := seq + 1; s <= rt.seq; s++ {
+		if rt.historyFrame[s&(historySize-1)] < minFrame {
+			continue
+		}
 		if !e.push(w, &rt.history[s&(historySize-1)]) {
 			e.suspect[slot].Store(true)
 			return
@@ -438,6 +495,7 @@ func (e *Engine) forward() {
 		c.Seq = uint32(rt.seq)
 		slot := &rt.history[rt.seq&(historySize-1)]
 		c.Encode(slot)
+		rt.historyFrame[rt.seq&(historySize-1)] = c.Frame
 		for i := int32(0); i < maxWorkers; i++ {
 			if !rt.feeding[i] {
 				continue
@@ -492,6 +550,11 @@ func (e *Engine) waitAck(timeout time.Duration) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
+		select {
+		case <-e.closing:
+			return false // Close follows a stopped device: no ack will come
+		default:
+		}
 		time.Sleep(200 * time.Microsecond)
 	}
 	return true
@@ -512,7 +575,11 @@ type counters struct {
 	deaths        atomic.Uint64
 	hangs         atomic.Uint64
 	detectNs      atomic.Int64 // last failure: from the worker's last beat to our noticing
+	noticedAt     atomic.Int64 // last failure: CLOCK_MONOTONIC ns when it was noticed
 	respawnNs     atomic.Int64 // last failure: from noticing to an in-sync standby
+	coldStarts    atomic.Uint64
+	failedStarts  atomic.Uint64
+	degraded      atomic.Bool
 	cbHist        [32]atomic.Uint64
 	cbMax         atomic.Int64
 }
@@ -536,12 +603,34 @@ func (c *counters) callback(ns int64) {
 
 // Stats is a snapshot of the engine's counters.
 type Stats struct {
-	Frames, Underruns, Failovers, LateCommands, BusyDrops, RingFull uint64
-	Mismatches, Respawns, Deaths, Hangs                             uint64
-	LastDetect, LastRespawn                                         time.Duration
-	CallbackP50, CallbackP99, CallbackMax                           time.Duration
-	Active, Standby                                                 string
-	Workers                                                         int
+	Frames    uint64 // frames the callback delivered
+	Underruns uint64 // blocks neither worker had in time: played as silence
+	Failovers uint64 // times the standby took over from the active worker
+	// LateCommands had an absolute frame the workers could no longer
+	// honour; they were played as soon as possible instead.
+	LateCommands uint64
+	BusyDrops    uint64 // Send calls refused because the audio thread was not draining
+	RingFull     uint64 // a worker's command ring was full (it fell behind and was replaced)
+	Mismatches   uint64 // blocks whose checksums differed between two workers
+	Respawns     uint64 // new standbys that caught up and joined
+	Deaths       uint64 // worker processes that exited
+	Hangs        uint64 // workers killed because their heartbeat stopped
+	ColdStarts   uint64 // times no worker was left and two fresh ones started from scratch
+	FailedStarts uint64 // new workers that failed before they played
+	// Degraded is true once the engine gave up respawning: it plays on
+	// one worker, with no standby.
+	Degraded bool
+	// LastDetect is the last failure's detection time, from the worker's
+	// last heartbeat to the supervisor noticing; LastFailureMono is when it
+	// was noticed (CLOCK_MONOTONIC ns, 0 = none yet).
+	LastDetect      time.Duration
+	LastFailureMono int64
+	// LastRespawn is the last recovery's time from noticing the failure to
+	// a new standby in sync.
+	LastRespawn                           time.Duration
+	CallbackP50, CallbackP99, CallbackMax time.Duration // histogram bucket upper bounds, and the exact maximum
+	Active, Standby                       string        // worker names ("" = none)
+	Workers                               int           // worker processes in use, spare included
 }
 
 // Stats returns the counters. Any goroutine.
@@ -552,9 +641,12 @@ func (e *Engine) Stats() Stats {
 		BusyDrops: e.stats.busy.Load(), RingFull: e.stats.ringFull.Load(),
 		Mismatches: e.stats.mismatches.Load(), Respawns: e.stats.respawns.Load(),
 		Deaths: e.stats.deaths.Load(), Hangs: e.stats.hangs.Load(),
-		LastDetect:  time.Duration(e.stats.detectNs.Load()),
-		LastRespawn: time.Duration(e.stats.respawnNs.Load()),
-		CallbackMax: time.Duration(e.stats.cbMax.Load()),
+		ColdStarts: e.stats.coldStarts.Load(), FailedStarts: e.stats.failedStarts.Load(),
+		Degraded:        e.stats.degraded.Load(),
+		LastFailureMono: e.stats.noticedAt.Load(),
+		LastDetect:      time.Duration(e.stats.detectNs.Load()),
+		LastRespawn:     time.Duration(e.stats.respawnNs.Load()),
+		CallbackMax:     time.Duration(e.stats.cbMax.Load()),
 	}
 	var total uint64
 	var hist [32]uint64
@@ -593,3 +685,10 @@ func (e *Engine) Stats() Stats {
 	}
 	return s
 }
+
+type dbgRec struct {
+	n, block, next, allowed atomic.Uint64
+	age                     atomic.Int64
+}
+
+var dbgMiss, dbgUnder dbgRec

@@ -36,7 +36,7 @@ const (
 
 // layoutVersion changes whenever the meaning of the region changes; the
 // snapshot holds a raw dsp.Synth, valid only within one build.
-var layoutVersion = uint64(unsafe.Sizeof(dsp.Synth{}))<<8 | 1
+var layoutVersion = uint64(unsafe.Sizeof(dsp.Synth{}))<<8 | 2
 
 // Header control words, each on its own cache line. "E" = written by the
 // engine (parent), "W" = written by the worker.
@@ -69,6 +69,8 @@ const (
 	offCrash      = 19 * line // E: test hook: 1 = panic, 2 = segfault, 3 = hang
 	offRendered   = 20 * line // W: CPU ns spent rendering (for load figures)
 	offVoicesOn   = 21 * line // W: active voices after the last block
+	offTID        = 22 * line // W: thread id of the render thread (for the hang probe)
+	offSnapBase   = 23 * line // W/E: the snapshot's frame base (see worker.base)
 )
 
 // Worker modes.

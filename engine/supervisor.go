@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -40,9 +42,9 @@ type supEvent struct {
 	at   int64 // monoNow when noticed
 }
 
-// spawn starts a worker process in slot with a fresh region, in mode.
-// Supervisor (or Start) only.
-func (e *Engine) spawn(slot int32, mode uint64) (*workerProc, error) {
+// spawn starts a worker process in slot with a fresh region, in mode; a
+// modeRun worker starts at block start. Supervisor (or Start) only.
+func (e *Engine) spawn(slot int32, mode, start uint64) (*workerProc, error) {
 	n := e.names.Add(1)
 	name := fmt.Sprintf("worker-%c", 'a'+rune((n-1)%26))
 	reg, err := newRegion("chronus-"+name, e.cfg.BlockFrames, dsp.Config{
@@ -51,6 +53,7 @@ func (e *Engine) spawn(slot int32, mode uint64) (*workerProc, error) {
 		return nil, err
 	}
 	reg.u64(offMode).Store(mode)
+	reg.u64(offStartBlock).Store(start)
 	reg.u64(offAllowed).Store(e.pubAllowed.Load())
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -147,23 +150,28 @@ func (e *Engine) Start() error {
 		return errors.New("engine: already started")
 	}
 	e.started = true
+	ok := false
+	defer func() {
+		if !ok {
+			close(e.supDone) // no supervisor will run; Close must not wait for it
+		}
+	}()
 	// Let the first workers pre-render up to primeBlocks, so the very first
 	// callback, whatever its length, finds its blocks ready.
 	e.rt.allowed = primeBlocks
 	e.pubAllowed.Store(primeBlocks)
-	a, err := e.spawn(0, modeRun)
+	a, err := e.spawn(0, modeRun, 0)
 	if err != nil {
 		return err
 	}
-	b, err := e.spawn(1, modeRun)
+	b, err := e.spawn(1, modeRun, 0)
 	if err != nil {
-		e.kill(a)
+		e.abort(a)
 		return err
 	}
 	for _, w := range []*workerProc{a, b} {
 		if err := w.waitReady(5 * time.Second); err != nil {
-			e.kill(a)
-			e.kill(b)
+			e.abort(a, b)
 			return err
 		}
 	}
@@ -171,8 +179,7 @@ func (e *Engine) Start() error {
 	// block when the first callback comes would look late and be replaced.
 	for _, w := range []*workerProc{a, b} {
 		if err := w.waitRendered(primeBlocks, 5*time.Second); err != nil {
-			e.kill(a)
-			e.kill(b)
+			e.abort(a, b)
 			return err
 		}
 	}
@@ -181,8 +188,20 @@ func (e *Engine) Start() error {
 	e.pubStandby.Store(1)
 	e.log.Info().Int("worker_a", a.pid).Int("worker_b", b.pid).Int("block_frames", e.cfg.BlockFrames).
 		Int("lead_blocks", e.cfg.Lead).Msg("The engine started two workers in lockstep.")
+	ok = true
 	go e.supervise()
 	return nil
+}
+
+// abort kills workers that Start launched and frees their slots, when Start
+// fails. Start only.
+func (e *Engine) abort(ws ...*workerProc) {
+	for _, w := range ws {
+		e.kill(w)
+		<-w.exited
+		e.slots[w.slot].Store(nil)
+		w.reg.close()
+	}
 }
 
 // kill SIGKILLs a worker and releases its lifeline. Supervisor only.
@@ -194,8 +213,8 @@ func (e *Engine) kill(w *workerProc) {
 	w.lifeline.Close()
 }
 
-// retire removes w from its slot once the audio thread has let go of it, then
-// unmaps its region. Supervisor only.
+// retire removes w from its slot once the audio thread has let go of it; its
+// region is unmapped when the process is gone. Supervisor only.
 func (e *Engine) retire(w *workerProc) {
 	if e.slots[w.slot].Load() != w {
 		return
@@ -211,8 +230,14 @@ func (e *Engine) retire(w *workerProc) {
 	e.post(ctlMsg{kind: ctlDetach, slot: w.slot})
 	e.waitAck(time.Second)
 	w.lifeline.Close()
-	<-w.exited
-	w.reg.close()
+	// A killed process may take a while to die (its CPU may be stalled):
+	// wait for it off the supervisor's loop.
+	e.reaping.Add(1)
+	go func() {
+		defer e.reaping.Done()
+		<-w.exited
+		w.reg.close()
+	}()
 }
 
 // supervisor state, owned by the supervise goroutine.
@@ -222,13 +247,26 @@ type supState struct {
 	joinFrom uint64 // first block the joiner renders
 	joinReq  uint64 // snapshot request number
 	snapSrc  *workerProc
-	failAt   int64 // monoNow of the failure being repaired
+	cold     [2]*workerProc // fresh workers of a cold restart, not playing yet
+	coldAt   time.Time      // when the cold restart spawned them
+	failAt   int64          // monoNow of the failure being repaired
 	restarts []time.Time
 	gaveUp   bool
-	lastCmp  [maxWorkers]uint64
+	// failedStarts counts new workers in a row that failed before they
+	// played; nextTry is when the next may start (back-off).
+	failedStarts int
+	nextTry      time.Time
+	lastCmp      [maxWorkers]uint64
+	probe        [maxWorkers]hangProbe
+}
+
+// starting reports whether w is a new worker that has not played yet.
+func (s *supState) starting(w *workerProc) bool {
+	return w != nil && (w == s.spare || w == s.joining || w == s.cold[0] || w == s.cold[1])
 }
 
 func (e *Engine) supervise() {
+	defer close(e.supDone)
 	var s supState
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
@@ -258,6 +296,7 @@ func (e *Engine) onExit(s *supState, ev supEvent) {
 		return // already retired
 	}
 	e.stats.deaths.Add(1)
+	e.stats.noticedAt.Store(ev.at)
 	if beat := w.reg.i64(offBeat).Load(); beat > 0 && ev.at > beat {
 		e.stats.detectNs.Store(ev.at - beat)
 	}
@@ -267,11 +306,16 @@ func (e *Engine) onExit(s *supState, ev supEvent) {
 
 // failed handles the loss of w (dead, hung, out of sync or behind).
 func (e *Engine) failed(s *supState, w *workerProc, at int64) {
+	wasStarting := s.starting(w)
 	switch w {
 	case s.spare:
 		s.spare = nil
 	case s.joining:
 		s.joining = nil
+	case s.cold[0]:
+		s.cold[0] = nil
+	case s.cold[1]:
+		s.cold[1] = nil
 	case s.snapSrc:
 		// The snapshot source died mid-join: start the join again.
 		if s.joining != nil {
@@ -287,36 +331,132 @@ func (e *Engine) failed(s *supState, w *workerProc, at int64) {
 	if s.failAt == 0 {
 		s.failAt = at
 	}
+	if wasStarting {
+		e.startFailed(s, w.name)
+	}
 }
 
-// checkHangs kills a worker that has work but whose heartbeat is stale.
-// Staleness is measured against the stamp the worker itself wrote, in this
-// goroutine, so a stall of the supervisor cannot cause a false alarm.
+// startFailed counts a new worker that failed before it played and sets the
+// back-off before the next one; after MaxFailedStarts in a row it gives up.
+func (e *Engine) startFailed(s *supState, name string) {
+	s.failedStarts++
+	e.stats.failedStarts.Add(1)
+	wait := e.cfg.RestartBackoff << min(s.failedStarts-1, 20)
+	wait = min(wait, maxBackoff)
+	s.nextTry = time.Now().Add(wait)
+	if s.failedStarts >= e.cfg.MaxFailedStarts {
+		e.giveUp(s, fmt.Sprintf("%d new workers in a row failed before they could play", s.failedStarts))
+		return
+	}
+	e.log.Warn().Str("worker", name).Int("in_a_row", s.failedStarts).Dur("next_try_in", wait).
+		Msg("A new worker failed before it could play; the engine waits before it starts the next.")
+}
+
+// maxBackoff caps the pause between attempts to start a worker.
+const maxBackoff = 2 * time.Second
+
+// giveUp stops respawning standbys. Supervisor only.
+func (e *Engine) giveUp(s *supState, why string) {
+	if s.gaveUp {
+		return
+	}
+	s.gaveUp = true
+	e.stats.degraded.Store(true)
+	if s.spare != nil {
+		w := s.spare
+		s.spare = nil
+		e.kill(w)
+		e.retire(w)
+	}
+	e.log.Error().Str("reason", why).Str("playing", e.Stats().Active).
+		Msg("The engine gave up respawning workers: it plays on the healthy worker alone, with no standby. A crash of that worker will cost audio; restart Chronus to get the standby back.")
+}
+
+// hangProbe follows one worker whose heartbeat went stale.
+type hangProbe struct {
+	w     *workerProc
+	beat  int64 // the stale beat being followed
+	cpu   int64 // the render thread's CPU time (ns) when first seen stale
+	since int64 // monoNow when first seen stale
+}
+
+// checkHangs kills a worker that has work but whose heartbeat is stale and
+// that is really hung: stopped, spinning without beating, or asleep with work
+// to do. Staleness is measured against the stamp the worker itself wrote, so
+// a stall of the supervisor cannot cause a false alarm; and a worker whose
+// thread is runnable but gets no CPU (the VM or a higher-priority thread
+// took it, common on a loaded 2-core VM) is given far longer, because it is
+// not at fault and will beat again as soon as it runs.
 func (e *Engine) checkHangs(s *supState) {
 	now := monoNow()
 	allowed := e.pubAllowed.Load()
+	limit := int64(e.cfg.HangTimeout)
 	for i := range e.slots {
 		w := e.slots[i].Load()
+		p := &s.probe[i]
 		if w == nil || w == s.spare {
+			*p = hangProbe{}
 			continue
 		}
 		reg := w.reg
-		if reg.u64(offMode).Load() == modeWait || reg.u64(offNext).Load() >= allowed {
+		beat := reg.i64(offBeat).Load()
+		if reg.u64(offMode).Load() == modeWait || reg.u64(offNext).Load() >= allowed || beat <= 0 || now-beat <= limit {
+			*p = hangProbe{}
 			continue
 		}
-		limit := e.cfg.HangTimeout
-		if int32(i) == e.pubActive.Load() && e.pubStandby.Load() < 0 {
-			// The last worker playing: killing it on a VM stall would
-			// silence everything, so only a real hang (much longer) counts.
-			limit *= 25
+		state, cpu, ok := threadState(w.pid, int(reg.u64(offTID).Load()))
+		if !ok || state == 'Z' || state == 'X' {
+			continue // dead: its exit is being reported
 		}
-		if beat := reg.i64(offBeat).Load(); beat > 0 && time.Duration(now-beat) > limit {
-			e.stats.hangs.Add(1)
-			e.stats.detectNs.Store(now - beat)
-			w.log.Warn().Dur("silent_for", time.Duration(now-beat)).Msg("A worker stopped beating and was killed.")
-			e.failed(s, w, now)
+		if p.w != w || p.beat != beat {
+			*p = hangProbe{w: w, beat: beat, cpu: cpu, since: now}
+		}
+		why := ""
+		switch {
+		case state == 'T' || state == 't':
+			why = "stopped"
+		case cpu-p.cpu >= limit/4:
+			why = "running without beating"
+		case state != 'R' && now-p.since >= limit/4:
+			why = "asleep with work to do"
+		case now-beat > 25*limit:
+			why = "starved of CPU for too long"
+		default:
+			continue
+		}
+		e.stats.hangs.Add(1)
+		e.stats.detectNs.Store(now - beat)
+		e.stats.noticedAt.Store(now)
+		w.log.Warn().Dur("silent_for", time.Duration(now-beat)).Str("state", why).Msg("A worker stopped beating and was killed.")
+		*p = hangProbe{}
+		e.failed(s, w, now)
+	}
+}
+
+// threadState reads the scheduler state letter and the CPU time (ns) of
+// thread tid of process pid (tid 0: the main thread). ok is false when the
+// thread is gone.
+func threadState(pid, tid int) (state byte, cpuNs int64, ok bool) {
+	if tid == 0 {
+		tid = pid
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/"
+	st, err := os.ReadFile(dir + "stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// "tid (comm) S ...": comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(st, ')')
+	if i < 0 || i+2 >= len(st) {
+		return 0, 0, false
+	}
+	state = st[i+2]
+	if ss, err := os.ReadFile(dir + "schedstat"); err == nil {
+		if f := bytes.Fields(ss); len(f) > 0 {
+			cpuNs, _ = strconv.ParseInt(string(f[0]), 10, 64)
 		}
 	}
+	return state, cpuNs, true
 }
 
 // checkSuspects replaces workers the audio thread gave up on (missed a block,
@@ -331,12 +471,18 @@ func (e *Engine) checkSuspects(s *supState) {
 		if w == nil {
 			continue
 		}
-		if w == s.joining {
+		switch {
+		case w == s.joining:
 			w.log.Warn().Msg("A joining worker could not be fed its commands; it will be replaced.")
-		} else if int32(i) != e.pubActive.Load() {
+		case int32(i) != e.pubActive.Load():
 			w.log.Warn().Msg("A worker missed a block or fell behind; the other worker took over and it will be replaced.")
-		} else {
-			continue // the active one: a ring problem of the standby's making is handled on its slot
+		case e.pubStandby.Load() >= 0:
+			// The active worker's command ring overflowed: it no longer
+			// gets every command, so its audio would drift from the
+			// truth. The standby has them all.
+			w.log.Warn().Msg("The active worker fell behind on its commands; the standby takes over and it will be replaced.")
+		default:
+			continue // the only worker left: keep playing it
 		}
 		e.failed(s, w, monoNow())
 	}
@@ -383,23 +529,26 @@ func mismatch(x, y *region, from *uint64) (bool, uint64) {
 			return true, b
 		}
 	}
-	*from = hi
+	if hi > *from {
+		*from = hi
+	}
 	return false, 0
 }
 
 // ensureSpare keeps one pre-started worker waiting, so a respawn costs a
 // snapshot copy rather than a process start.
 func (e *Engine) ensureSpare(s *supState) {
-	if s.spare != nil || s.gaveUp {
+	if s.spare != nil || s.gaveUp || time.Now().Before(s.nextTry) {
 		return
 	}
 	slot := e.freeSlot()
 	if slot < 0 {
 		return
 	}
-	w, err := e.spawn(slot, modeWait)
+	w, err := e.spawn(slot, modeWait, 0)
 	if err != nil {
 		e.log.Error().Err(err).Msg("The engine could not start a spare worker.")
+		e.startFailed(s, "spare")
 		return
 	}
 	s.spare = w
@@ -415,14 +564,16 @@ func (e *Engine) freeSlot() int32 {
 }
 
 // repair drives the respawn: snapshot the active worker, load it into the
-// spare, replay, catch up, join once checksums match.
+// spare, replay, catch up, join once checksums match. With no worker left
+// it restarts from scratch.
 func (e *Engine) repair(s *supState) {
 	a, b := e.pubActive.Load(), e.pubStandby.Load()
-	if a < 0 {
-		return // nothing healthy to copy from; the callback plays silence
+	var active *workerProc
+	if a >= 0 {
+		active = e.slots[a].Load()
 	}
-	active := e.slots[a].Load()
-	if active == nil {
+	if active == nil || s.cold[0] != nil || s.cold[1] != nil {
+		e.coldRestart(s)
 		return
 	}
 	if b >= 0 {
@@ -437,7 +588,7 @@ func (e *Engine) repair(s *supState) {
 	switch {
 	case s.joining != nil && s.snapSrc != nil:
 		e.advanceJoin(s, active)
-	case s.gaveUp:
+	case s.gaveUp || time.Now().Before(s.nextTry):
 	default:
 		if !e.allowRestart(s) {
 			return
@@ -469,9 +620,7 @@ func (e *Engine) allowRestart(s *supState) bool {
 	}
 	s.restarts = keep
 	if len(s.restarts) >= e.cfg.MaxRestarts {
-		s.gaveUp = true
-		e.log.Error().Int("restarts", len(s.restarts)).Dur("window", e.cfg.RestartWindow).
-			Msg("Workers keep failing; the engine stops respawning and plays on the healthy worker alone.")
+		e.giveUp(s, fmt.Sprintf("%d restarts within %v", len(s.restarts), e.cfg.RestartWindow))
 		return false
 	}
 	s.restarts = append(s.restarts, now)
@@ -498,10 +647,14 @@ func (e *Engine) advanceJoin(s *supState, active *workerProc) {
 		blk, seq := src.reg.u64(offSnapBlock).Load(), src.reg.u64(offSnapSeq).Load()
 		jr.u64(offSnapBlock).Store(blk)
 		jr.u64(offSnapSeq).Store(seq)
+		jr.u64(offSnapBase).Store(src.reg.u64(offSnapBase).Load())
 		s.joinFrom = blk
 		e.post(ctlMsg{kind: ctlAttach, slot: j.slot, seq: seq})
 		if !e.waitAck(time.Second) {
 			return
+		}
+		if e.crashJoiners != 0 {
+			jr.u64(offCrash).Store(e.crashJoiners)
 		}
 		// Its last beat is from its idle wait: stamp one now so the hang
 		// check measures from the moment it was given work.
@@ -537,18 +690,100 @@ func (e *Engine) advanceJoin(s *supState, active *workerProc) {
 		}
 		j.log.Info().Dur("respawn", took).Msg("A new standby worker is in sync and ready to take over.")
 		s.joining, s.snapSrc, s.failAt = nil, nil, 0
+		s.failedStarts = 0
 		if !e.cfg.NoSpare {
 			e.ensureSpare(s)
 		}
 	}
 }
 
-// Close stops the workers: SIGTERM-equivalent clean stop through shared
-// memory, a short wait, then SIGKILL for what did not exit. Call it after the
-// device has stopped calling Render. Normal goroutine.
+// coldRestart starts two fresh workers when none is left to copy from: the
+// callback plays silence (counted as underruns) until they caught up. Their
+// synths start from scratch, so held notes and effect tails are lost, but
+// commands still in the future are replayed to them. Supervisor only.
+func (e *Engine) coldRestart(s *supState) {
+	if s.cold[0] != nil || s.cold[1] != nil {
+		allowed := e.pubAllowed.Load()
+		for _, w := range s.cold {
+			if w != nil && w.reg.u64(offNext).Load()+1 < allowed {
+				if time.Since(s.coldAt) > 5*time.Second {
+					w.log.Error().Msg("A fresh worker did not catch up within 5 s; it will be replaced.")
+					e.failed(s, w, monoNow())
+				}
+				return // still catching up
+			}
+		}
+		a, b := s.cold[0], s.cold[1]
+		if a == nil {
+			a, b = b, nil
+		}
+		m := ctlMsg{kind: ctlSetRoles, slot: a.slot, standby: -1}
+		if b != nil {
+			m.standby = b.slot
+		}
+		e.post(m)
+		if !e.waitAck(time.Second) {
+			return
+		}
+		e.stats.coldStarts.Add(1)
+		s.cold = [2]*workerProc{}
+		s.failedStarts = 0
+		if s.failAt != 0 {
+			e.stats.respawnNs.Store(monoNow() - s.failAt)
+			s.failAt = 0
+		}
+		e.log.Warn().Str("active", a.name).Msg("Fresh workers play again after all were lost; notes held before were lost.")
+		return
+	}
+	if time.Now().Before(s.nextTry) {
+		return
+	}
+	// Whatever is left (a spare, a joiner) has no one to copy from.
+	for i := range e.slots {
+		if w := e.slots[i].Load(); w != nil {
+			e.kill(w)
+			e.retire(w)
+		}
+	}
+	s.spare, s.joining, s.snapSrc = nil, nil, nil
+	if s.failAt == 0 {
+		s.failAt = monoNow()
+	}
+	e.log.Error().Msg("No worker is left to play: the output is silent until two fresh workers start from scratch.")
+	// Start a block ahead of what the workers were allowed: the callback
+	// is about to pass everything before it anyway.
+	start := e.pubAllowed.Load() + 1
+	seq := e.pubSeq.Load()
+	seq -= min(seq, coldReplay)
+	for i := range s.cold {
+		w, err := e.spawn(e.freeSlot(), modeRun, start)
+		if err != nil {
+			e.log.Error().Err(err).Msg("The engine could not start a fresh worker.")
+			e.startFailed(s, "fresh")
+			break
+		}
+		s.cold[i] = w
+		e.post(ctlMsg{kind: ctlAttach, slot: w.slot, seq: seq, minFrame: start * uint64(e.cfg.BlockFrames)})
+	}
+	s.coldAt = time.Now()
+	e.waitAck(time.Second)
+}
+
+// Close stops the workers: a clean stop through shared memory and SIGTERM, a
+// short wait, then SIGKILL for what did not exit. Call it after the device
+// has stopped calling Render. Normal goroutine; safe to call more than once.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.closing)
+		if e.started {
+			// The supervisor may be starting a worker: let it finish, so
+			// that nothing it starts escapes the sweep below.
+			<-e.supDone
+		}
+		if !e.started {
+			close(e.closed)
+			return
+		}
 		var ws []*workerProc
 		for i := range e.slots {
 			if w := e.slots[i].Load(); w != nil {
@@ -569,11 +804,11 @@ func (e *Engine) Close() error {
 			w.lifeline.Close()
 		}
 		close(e.closed)
-		for i, w := range ws {
-			_ = i
+		for _, w := range ws {
 			e.slots[w.slot].Store(nil)
 			w.reg.close()
 		}
+		e.reaping.Wait()
 	})
 	return nil
 }

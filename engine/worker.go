@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/engine/proto"
 	"github.com/chronus-audio/chronus/engine/sched"
@@ -38,6 +40,7 @@ func RunWorker() error {
 
 	runtime.LockOSThread()                  // the render thread; never unlocked
 	_ = sched.SetFIFO(sched.WorkerPriority) // best effort; the engine survives a late worker anyway
+	r.u64(offTID).Store(uint64(unix.Gettid()))
 	r.u64(offPID).Store(uint64(os.Getpid()))
 	w := &worker{r: r}
 	return w.loop()
@@ -60,10 +63,15 @@ type worker struct {
 	synth   *dsp.Synth
 	next    uint64
 	lastSeq uint64
-	params  paramTable
-	left    [dsp.MaxBlock * 4]float32
-	right   [dsp.MaxBlock * 4]float32
-	cmd     proto.Command
+	// base is the engine frame at which this synth's own frame count is 0:
+	// workers started from scratch after the engine already played (a cold
+	// restart) begin at a later block, and the synth counts from there.
+	// Snapshots carry it, so every copy of a synth agrees.
+	base   uint64
+	params paramTable
+	left   [dsp.MaxBlock * 4]float32
+	right  [dsp.MaxBlock * 4]float32
+	cmd    proto.Command
 }
 
 func (w *worker) loop() error {
@@ -86,7 +94,9 @@ func (w *worker) loop() error {
 				}
 				w.synth = s
 				w.next = r.u64(offStartBlock).Load()
+				w.base = w.next * uint64(r.blockFrames)
 				w.params.init()
+				r.u64(offNext).Store(w.next)
 			}
 		case modeRestore:
 			if w.synth == nil {
@@ -94,6 +104,7 @@ func (w *worker) loop() error {
 				w.synth.CopyFrom(r.snapshot())
 				w.next = r.u64(offSnapBlock).Load()
 				w.lastSeq = r.u64(offSnapSeq).Load()
+				w.base = r.u64(offSnapBase).Load()
 				w.params.init()
 				r.u64(offNext).Store(w.next)
 			}
@@ -129,6 +140,7 @@ func (w *worker) block() {
 		r.snapshot().CopyFrom(w.synth)
 		r.u64(offSnapBlock).Store(w.next)
 		r.u64(offSnapSeq).Store(w.lastSeq)
+		r.u64(offSnapBase).Store(w.base)
 		r.u64(offSnapDone).Store(req)
 	}
 	if hook := r.u64(offCrash).Load(); hook != 0 {
@@ -174,6 +186,9 @@ func (w *worker) apply(slot *[proto.Size]byte) {
 	w.lastSeq = uint64(w.cmd.Seq)
 	ev, ok := w.params.event(&w.cmd)
 	if ok {
+		// Engine frame to synth frame; a frame before the base is late
+		// and the synth applies it at once.
+		ev.Frame -= min(ev.Frame, w.base)
 		w.synth.Schedule(ev)
 	}
 }

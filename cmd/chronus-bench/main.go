@@ -27,6 +27,7 @@ import (
 
 	"gitlab.com/gomidi/midi/v2"
 	"gitlab.com/gomidi/midi/v2/smf"
+	"golang.org/x/sys/unix"
 
 	"github.com/chronus-audio/chronus/cmd/internal/offline"
 	"github.com/chronus-audio/chronus/controllers/midifile"
@@ -81,25 +82,29 @@ func run(seconds, runs int, soundfont, keep string) error {
 	songSec := float64(song.Duration) / 1e6
 	fmt.Fprintf(os.Stderr, "Generated %s: %d tracks, %d note-ons, %d events, %.1f s.\n", midiPath, song.Tracks, notes, len(song.Events), songSec)
 
-	// (a) Render speed. Chronus: load + render + WAV file, exactly as `chronus render`.
-	chronusTime := func(voices int) (time.Duration, offline.Stats, error) {
-		var times []time.Duration
+	// (a) Render speed. Chronus: load + render + WAV file, exactly as `chronus
+	// render`. Wall time is what a user waits; CPU time (user + system) is also
+	// shown because it does not grow when other processes share the machine.
+	load0 := loadAvg()
+	chronusTime := func(voices int) (timing, offline.Stats, error) {
+		var ts []timing
 		var st offline.Stats
 		for i := 0; i < runs; i++ {
 			out := filepath.Join(dir, fmt.Sprintf("chronus-%d.wav", voices))
 			runtime.GC()
+			c0 := processCPU()
 			t0 := time.Now()
 			s, err := midifile.LoadFile(midiPath)
 			if err != nil {
-				return 0, st, err
+				return timing{}, st, err
 			}
 			st, err = offline.RenderFile(context.Background(), s, offline.Config{Rate: rate, Voices: voices, Tail: 10 * time.Second}, out, recorder.F32, nil)
 			if err != nil {
-				return 0, st, err
+				return timing{}, st, err
 			}
-			times = append(times, time.Since(t0))
+			ts = append(ts, timing{time.Since(t0), processCPU() - c0})
 		}
-		return median(times), st, nil
+		return median(ts), st, nil
 	}
 	fmt.Fprintln(os.Stderr, "Timing chronus render ...")
 	c64, st64, err := chronusTime(dsp.DefaultVoices)
@@ -111,34 +116,40 @@ func run(seconds, runs int, soundfont, keep string) error {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "Timing fluidsynth ...")
-	var ftimes []time.Duration
+	var fts []timing
 	fluidOut := filepath.Join(dir, "fluidsynth.wav")
 	fluidArgs := []string{"-ni", "-r", fmt.Sprint(rate), "-F", fluidOut, soundfont, midiPath}
 	for i := 0; i < runs; i++ {
+		cmd := exec.Command(fluid, fluidArgs...)
 		t0 := time.Now()
-		out, err := exec.Command(fluid, fluidArgs...).CombinedOutput()
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("fluidsynth failed: %v: %s", err, out)
 		}
-		ftimes = append(ftimes, time.Since(t0))
+		wall := time.Since(t0)
+		fts = append(fts, timing{wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()})
 	}
-	ft := median(ftimes)
+	ft := median(fts)
 
 	// (b) Voice cost: the synth alone, N held voices, 256-frame blocks.
 	fmt.Fprintln(os.Stderr, "Measuring voice cost ...")
 	const block = dsp.MaxBlock
-	perFrame := map[int]float64{}
+	perFrame := map[int]float64{}    // wall ns per frame (testing.Benchmark)
+	perFrameCPU := map[int]float64{} // thread CPU ns per frame
 	for _, n := range []int{0, 64, 256} {
-		ns, err := heldVoicesNsPerFrame(n, block)
+		ns, cpu, err := heldVoicesNsPerFrame(n, block)
 		if err != nil {
 			return err
 		}
-		perFrame[n] = ns
+		perFrame[n], perFrameCPU[n] = ns, cpu
 	}
-	perVoice := (perFrame[256] - perFrame[0]) / 256 // ns per voice per sample frame
-	budget := 1e9 / rate                            // ns available per frame in real time
+	budget := 1e9 / rate // ns available per frame in real time
+	perVoice := (perFrame[256] - perFrame[0]) / 256
+	perVoiceCPU := (perFrameCPU[256] - perFrameCPU[0]) / 256
 	sustained := int((budget - perFrame[0]) / perVoice)
+	sustainedCPU := int((budget - perFrameCPU[0]) / perVoiceCPU)
 	core256 := perFrame[256] * rate / 1e9 * 100
+	core256CPU := perFrameCPU[256] * rate / 1e9 * 100
 
 	// (c) Allocations.
 	synthAllocs, err := synthAllocsPerBlock(256, 1024)
@@ -150,36 +161,77 @@ func run(seconds, runs int, soundfont, keep string) error {
 		return err
 	}
 
+	load1 := loadAvg()
 	cpu := cpuName()
 	fmt.Printf("## Chronus benchmark\n\n")
-	fmt.Printf("`go run ./cmd/chronus-bench -seconds %d -runs %d` on %s, %s, %d CPUs, %s/%s. Median of %d runs; every figure measured in this run.\n\n",
-		seconds, runs, cpu, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runs)
+	fmt.Printf("`go run ./cmd/chronus-bench -seconds %d -runs %d` on %s, %s, %d CPUs, %s/%s. Median of %d runs; every figure measured in this run. Load average (1 min) %s at the start, %s at the end: wall times grow with other load, CPU times much less.\n\n",
+		seconds, runs, cpu, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runs, load0, load1)
 	fmt.Printf("Song: generated, %d tracks on 16 channels (drums on 10), %d note-ons, %d channel events, %.1f s, 48 kHz.\n\n", song.Tracks, notes, len(song.Events), songSec)
-	fmt.Printf("| measure | value |\n|---|---|\n")
-	fmt.Printf("| chronus render, %d voices (default): wall time | %.3f s |\n", dsp.DefaultVoices, c64.Seconds())
-	fmt.Printf("| chronus render, %d voices: speed | **%.1f× real time** |\n", dsp.DefaultVoices, songSec/c64.Seconds())
-	fmt.Printf("| chronus render, 256 voices: wall time | %.3f s |\n", c256.Seconds())
-	fmt.Printf("| chronus render, 256 voices: speed | **%.1f× real time** |\n", songSec/c256.Seconds())
-	fmt.Printf("| `fluidsynth %s`: wall time | %.3f s |\n", strings.Join(fluidArgs[:len(fluidArgs)-3], " ")+" OUT.wav "+filepath.Base(soundfont)+" SONG.mid", ft.Seconds())
-	fmt.Printf("| fluidsynth (polyphony 256 by default): speed | **%.1f× real time** |\n", songSec/ft.Seconds())
-	fmt.Printf("| chronus (64 voices) vs fluidsynth | **%.2f× faster** |\n", ft.Seconds()/c64.Seconds())
-	fmt.Printf("| chronus (256 voices) vs fluidsynth | **%.2f× faster** |\n", ft.Seconds()/c256.Seconds())
-	fmt.Printf("| chronus output: frames (64 / 256 voices, tail included) | %d / %d |\n", st64.Frames, st256.Frames)
-	fmt.Printf("| synth, 0 voices (effects, limiter): cost per frame | %.1f ns |\n", perFrame[0])
-	fmt.Printf("| synth, 64 held `pad` voices: cost per frame | %.1f ns |\n", perFrame[64])
-	fmt.Printf("| synth, 256 held `pad` voices: cost per frame | %.1f ns |\n", perFrame[256])
-	fmt.Printf("| cost per voice per sample frame ((256 − 0 voices) / 256) | **%.2f ns** |\n", perVoice)
-	fmt.Printf("| voices one core sustains in real time at 48 kHz | **%d** |\n", sustained)
-	fmt.Printf("| one core used by 256 voices at 48 kHz | **%.1f %%** |\n", core256)
-	fmt.Printf("| allocations per `Synth.Render` of 1024 frames, 256 voices | %.2f |\n", synthAllocs)
-	fmt.Printf("| allocations per block in the render loop (events, synth, WAV writer; %d blocks) | %.3f |\n", blocks, loopAllocs)
+	fmt.Printf("| render of the %.0f s song | wall time | speed (song s / wall s) | CPU time | speed (song s / CPU s) |\n|---|---|---|---|---|\n", songSec)
+	row := func(name string, t timing) {
+		fmt.Printf("| %s | %.3f s | **%.1f× real time** | %.3f s | %.1f× |\n", name, t.wall.Seconds(), songSec/t.wall.Seconds(), t.cpu.Seconds(), songSec/t.cpu.Seconds())
+	}
+	row(fmt.Sprintf("`chronus render`, %d voices (default)", dsp.DefaultVoices), c64)
+	row("`chronus render --voices 256`", c256)
+	row("`fluidsynth "+strings.Join(fluidArgs[:len(fluidArgs)-3], " ")+" OUT.wav "+filepath.Base(soundfont)+" SONG.mid` (polyphony 256)", ft)
+	fmt.Printf("| fluidsynth ÷ chronus, 64 voices (> 1: chronus is faster) | **%.2f** | | %.2f | |\n", ft.wall.Seconds()/c64.wall.Seconds(), ft.cpu.Seconds()/c64.cpu.Seconds())
+	fmt.Printf("| fluidsynth ÷ chronus, 256 voices (> 1: chronus is faster) | **%.2f** | | %.2f | |\n\n", ft.wall.Seconds()/c256.wall.Seconds(), ft.cpu.Seconds()/c256.cpu.Seconds())
+	fmt.Printf("Chronus output: %d frames with 64 voices, %d with 256 (tail included).\n\n", st64.Frames, st256.Frames)
+
+	fmt.Printf("| synth cost (Synth.Render, %d-frame blocks, held `pad` voices, 48 kHz) | wall (testing.Benchmark) | thread CPU time |\n|---|---|---|\n", block)
+	fmt.Printf("| 0 voices (effects, limiter): per frame | %.1f ns | %.1f ns |\n", perFrame[0], perFrameCPU[0])
+	fmt.Printf("| 64 voices: per frame | %.1f ns | %.1f ns |\n", perFrame[64], perFrameCPU[64])
+	fmt.Printf("| 256 voices: per frame | %.1f ns | %.1f ns |\n", perFrame[256], perFrameCPU[256])
+	fmt.Printf("| **per voice per sample frame** ((256 − 0 voices) / 256) | **%.2f ns** | **%.2f ns** |\n", perVoice, perVoiceCPU)
+	fmt.Printf("| **voices one core sustains in real time** | **%d** | **%d** |\n", sustained, sustainedCPU)
+	fmt.Printf("| **one core used by 256 voices** | **%.1f %%** | **%.1f %%** |\n\n", core256, core256CPU)
+
+	fmt.Printf("| allocations | per block |\n|---|---|\n")
+	fmt.Printf("| `Synth.Render` of 1024 frames, 256 voices (testing.AllocsPerRun) | %.2f |\n", synthAllocs)
+	fmt.Printf("| render loop of `chronus render` (events, synth, WAV writer), %d blocks | %.3f |\n", blocks, loopAllocs)
 	return nil
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
+// timing is one measured run.
+type timing struct {
+	wall, cpu time.Duration
+}
+
+// median returns the run with the median wall time.
+func median(ts []timing) timing {
+	s := slices.Clone(ts)
+	slices.SortFunc(s, func(a, b timing) int { return int(a.wall - b.wall) })
 	return s[len(s)/2]
+}
+
+// processCPU is the user + system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// threadCPU is the CPU time of the calling OS thread.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
 }
 
 // heldSynth returns a synth holding n sustained voices of the "pad" preset,
@@ -216,23 +268,34 @@ func heldSynth(n, block int) (*dsp.Synth, error) {
 	return s, nil
 }
 
-// heldVoicesNsPerFrame times Synth.Render with n held voices.
-func heldVoicesNsPerFrame(n, block int) (float64, error) {
+// heldVoicesNsPerFrame times Synth.Render with n held voices: wall time from
+// testing.Benchmark, and the CPU time of the benchmark's (locked) thread.
+func heldVoicesNsPerFrame(n, block int) (wall, cpu float64, err error) {
 	s, err := heldSynth(n, block)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	l, r := make([]float32, block), make([]float32, block)
+	var lastCPU time.Duration
+	var lastN int
 	res := testing.Benchmark(func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		b.ReportAllocs()
+		c0 := threadCPU()
 		for b.Loop() {
 			s.Render(l, r)
 		}
+		lastCPU, lastN = threadCPU()-c0, b.N
 	})
 	if s.ActiveVoices() != n {
-		return 0, fmt.Errorf("voices dropped from %d to %d during the benchmark", n, s.ActiveVoices())
+		return 0, 0, fmt.Errorf("voices dropped from %d to %d during the benchmark", n, s.ActiveVoices())
 	}
-	return float64(res.NsPerOp()) / float64(block), nil
+	if lastN == 0 || res.N == 0 {
+		return 0, 0, errors.New("the benchmark did not run")
+	}
+	return float64(res.T.Nanoseconds()) / float64(res.N) / float64(block),
+		float64(lastCPU.Nanoseconds()) / float64(lastN) / float64(block), nil
 }
 
 func synthAllocsPerBlock(n, block int) (float64, error) {

@@ -414,3 +414,73 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderIntoMissingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "no-such-dir", "x.wav")
+	r := chronus(t, nil, "render", corpus(t, "test-c-major-scale.mid"), "-o", out)
+	if r.code == 0 {
+		t.Fatal("exit status 0")
+	}
+	if lines := logLines(t, r.stderr); len(lines) != 1 || lines[0]["level"] != "error" {
+		t.Errorf("stderr %s: want one error line", r.stderr)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestInterruptLeavesNoFile stops a long render with SIGINT: the temporary file
+// must go, no output file may appear, and the exit status is non-zero.
+func TestInterruptLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "long.mid")
+	var tr smf.Track
+	tr.Add(0, midi.NoteOn(0, 60, 100))
+	tr.Add(480, midi.NoteOff(0, 60))
+	tr.Close(480 * 2 * 60 * 30) // the track ends after 30 minutes at 120 BPM
+	s := smf.New()
+	s.TimeFormat = smf.MetricTicks(480)
+	if err := s.Add(tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteFile(in); err != nil {
+		t.Fatal(err)
+	}
+	outDir := filepath.Join(dir, "out")
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "render", in, "-o", filepath.Join(outDir, "long.wav"))
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the temporary file exists, so the render is under way.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no temporary file appeared")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if err == nil {
+		t.Fatal("exit status 0 after SIGINT")
+	}
+	lines := logLines(t, se.Bytes())
+	if len(lines) != 1 || lines[0]["level"] != "error" || !strings.Contains(lines[0]["error"].(string), "interrupted") {
+		t.Errorf("stderr %s: want one error line saying the render was interrupted", se.Bytes())
+	}
+	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}

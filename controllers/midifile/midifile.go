@@ -401,7 +401,7 @@ func flatten(sm *smf.SMF, lay layout) (*Song, error) {
 				}
 			case m[0] == 0xF0 || m[0] == 0xF7:
 				song.SysEx++
-			case m[0] >= 0x80 && m[0] < 0xF0 && (len(m) == 2 || len(m) == 3):
+			case m[0] >= 0x80 && m[0] < 0xF0 && (len(m) == 2 || len(m) == 3) && dataOK(m[1:]):
 				tracks[ti] = append(tracks[ti], rawEvent{tick: tick, msg: m})
 				voices++
 			default:
@@ -409,7 +409,7 @@ func flatten(sm *smf.SMF, lay layout) (*Song, error) {
 			}
 		}
 		if bad > 0 {
-			return nil, fmt.Errorf("corrupt file: track %d has %d undecodable events (an illegal system message inside a track, or running status after a meta or sysex event)", ti+1, bad)
+			return nil, fmt.Errorf("corrupt file: track %d has %d undecodable events (an illegal system message inside a track, running status after a meta or sysex event, or a status byte where a data byte belongs)", ti+1, bad)
 		}
 		ends[ti] = tick
 	}
@@ -480,6 +480,17 @@ func appendTrack(song *Song, c *clock, ti int, evs []rawEvent, offset int64) err
 		song.Events = append(song.Events, e)
 	}
 	return nil
+}
+
+// dataOK reports whether every byte is a MIDI data byte (< 0x80). gomidi reads
+// the bytes after a status byte without checking them.
+func dataOK(b []byte) bool {
+	for _, c := range b {
+		if c > 0x7F {
+			return false
+		}
+	}
+	return true
 }
 
 // tempoOf decodes a set-tempo meta event (FF 51 len tt tt tt) to µs per quarter note.

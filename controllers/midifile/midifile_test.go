@@ -536,3 +536,41 @@ func TestConcurrentLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedFilesNeverPanic flips bytes of real files at random (fixed seed):
+// every result is either a one-line error or a Song that keeps the invariants.
+func TestDamagedFilesNeverPanic(t *testing.T) {
+	dir := corpusDir(t)
+	var seeds [][]byte
+	for _, name := range []string{"test-multichannel-chords-1.mid", "test-karaoke-kar.mid", "test-sysex-7f-04-04-master-coarse-tuning.mid", "test-2-tracks-type-2.mid"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	rng := uint64(1)
+	next := func(n int) int {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		return int((rng >> 33) % uint64(n))
+	}
+	loaded := 0
+	for i := 0; i < 3000; i++ {
+		data := append([]byte(nil), seeds[i%len(seeds)]...)
+		for k := 0; k <= next(4); k++ {
+			data[next(len(data))] = byte(next(256))
+		}
+		song, err := Load(bytes.NewReader(data))
+		if err != nil {
+			if msg := err.Error(); !strings.HasPrefix(msg, "midifile: ") || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q is not one prefixed line", msg)
+			}
+			continue
+		}
+		loaded++
+		checkInvariants(t, song)
+	}
+	if loaded == 0 {
+		t.Error("no damaged file loaded at all; the mutation is too coarse to test the happy path")
+	}
+}

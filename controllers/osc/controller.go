@@ -125,10 +125,12 @@ type Controller struct {
 	udpAddr netip.AddrPort
 	tcpAddr netip.AddrPort
 
-	queue chan controllers.Event
-	logq  chan logRec
-	done  chan struct{}
-	wg    sync.WaitGroup
+	queue   chan controllers.Event
+	logq    chan logRec
+	done    chan struct{} // closed by Close: readers and dispatcher stop
+	logStop chan struct{} // closed after they stopped: the logger drains and stops
+	wg      sync.WaitGroup
+	logWG   sync.WaitGroup
 
 	started   atomic.Bool
 	closing   atomic.Bool
@@ -183,13 +185,14 @@ func New(cfg Config, h Handler) (*Controller, error) {
 	cfg.Allow = append([]netip.Prefix(nil), cfg.Allow...)
 	cfg.Feedback = append([]netip.AddrPort(nil), cfg.Feedback...)
 	c := &Controller{
-		cfg:   cfg,
-		h:     h,
-		log:   cfg.Logger,
-		queue: make(chan controllers.Event, cfg.QueueLen),
-		logq:  make(chan logRec, 64),
-		done:  make(chan struct{}),
-		conns: make(map[*tcpConn]struct{}),
+		cfg:     cfg,
+		h:       h,
+		log:     cfg.Logger,
+		queue:   make(chan controllers.Event, cfg.QueueLen),
+		logq:    make(chan logRec, 64),
+		done:    make(chan struct{}),
+		logStop: make(chan struct{}),
+		conns:   make(map[*tcpConn]struct{}),
 	}
 	c.sender = Sender{
 		clients:   &c.clients,
@@ -236,8 +239,9 @@ func (c *Controller) Start() error {
 	}
 	c.sender.conn.Store(udp)
 
-	c.wg.Add(3)
+	c.logWG.Add(1)
 	go c.logLoop()
+	c.wg.Add(2)
 	go c.dispatchLoop()
 	go c.udpLoop()
 	if c.tcp != nil {
@@ -279,8 +283,10 @@ func (c *Controller) Close() error {
 		for t := range conns {
 			t.close("")
 		}
-		c.stats.tcpOpen.Store(0)
 		c.wg.Wait()
+		c.stats.tcpOpen.Store(0)
+		close(c.logStop)
+		c.logWG.Wait()
 	})
 	return nil
 }

@@ -147,7 +147,7 @@ func (d *Decoder) Next(ev *controllers.Event) bool {
 		if d.pos != 0 {
 			return false
 		}
-		d.message(d.pkt, 0, false, ev) // checked by Decode
+		*ev = d.scratch // decoded by Decode
 		d.pos = len(d.pkt)
 		return true
 	}

@@ -100,14 +100,15 @@ func hostHash(a netip.Addr) uint32 {
 	return h
 }
 
-// logLoop writes queued records until Close, then the ones left.
+// logLoop writes queued records until every other goroutine has stopped,
+// then the ones left.
 func (c *Controller) logLoop() {
-	defer c.wg.Done()
+	defer c.logWG.Done()
 	for {
 		select {
 		case r := <-c.logq:
 			c.write(&r)
-		case <-c.done:
+		case <-c.logStop:
 			for {
 				select {
 				case r := <-c.logq:

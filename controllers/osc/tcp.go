@@ -73,10 +73,7 @@ func (f *framer) feed(p []byte, s frameSink) error {
 		f.frame = make([]byte, 0, MaxPacket)
 	}
 	if f.mode == framingUnknown && len(p) > 0 {
-		f.mode = framingSize
-		if p[0] == slipEnd {
-			f.mode = framingSLIP
-		}
+		f.mode = detectFraming(p[0])
 	}
 	if f.mode == framingSLIP {
 		f.feedSLIP(p, s)
@@ -174,6 +171,14 @@ func (f *framer) feedSLIP(p []byte, s frameSink) {
 	}
 }
 
+// detectFraming tells the framing of a stream from its first byte.
+func detectFraming(first byte) framing {
+	if first == slipEnd {
+		return framingSLIP
+	}
+	return framingSize
+}
+
 // appendFrame appends pkt to dst framed as mode (size prefix by default).
 func appendFrame(dst, pkt []byte, mode framing) []byte {
 	if mode != framingSLIP {
@@ -260,6 +265,11 @@ func (t *tcpConn) readLoop() {
 		n, err := t.nc.Read(buf)
 		if n > 0 {
 			t.now = time.Now()
+			if t.fr.mode == framingUnknown {
+				// Before any frame is queued, so that a reply (to /ping,
+				// say) is written in the client's framing.
+				t.mode.Store(uint32(detectFraming(buf[0])))
+			}
 			if ferr := t.fr.feed(buf[:n], t); ferr != nil {
 				c.drop(ReasonBadFrame, t.id, t.peer, true, nil, 0, 4, t.now)
 				t.close("its frame size prefix is negative or absurd")
@@ -275,9 +285,6 @@ func (t *tcpConn) readLoop() {
 			case !t.fr.open && deadlineFor != 0:
 				t.nc.SetReadDeadline(time.Time{})
 				deadlineFor = 0
-			}
-			if t.mode.Load() == uint32(framingUnknown) {
-				t.mode.Store(uint32(t.fr.mode))
 			}
 		}
 		if err != nil {
@@ -354,20 +361,22 @@ func (c *Controller) acceptLoop() {
 		now := time.Now()
 		ap := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
 		peer := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		// Count before closing, so that a client seeing the close also sees
+		// the count.
 		if !c.allowed(peer.Addr()) {
-			nc.Close()
 			c.drop(ReasonDenied, 0, peer, true, nil, 0, 0, now)
+			nc.Close()
 			continue
 		}
 		t := &tcpConn{c: c, nc: nc, peer: peer, out: make(chan []byte, tcpOutQueue), done: make(chan struct{})}
 		if !c.addConn(t, now) {
-			nc.Close()
 			c.stats.tcpRejected.Add(1)
 			if _, ok := c.refused.allow(now.UnixNano()); ok {
 				c.logf(logRec{kind: logRefused, from: peer, tcp: true})
 			} else {
 				c.stats.logsSuppressed.Add(1)
 			}
+			nc.Close()
 			continue
 		}
 		nc.SetNoDelay(true)

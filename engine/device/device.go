@@ -89,10 +89,13 @@ type Output interface {
 
 // Stats are counters kept by the audio thread.
 type Stats struct {
-	Callbacks   uint64
-	Frames      uint64
-	Panics      uint64 // Source panics recovered; those buffers were silence
-	Underflows  uint64 // host-reported output underflows (xruns)
+	Callbacks  uint64
+	Frames     uint64
+	Panics     uint64 // Source panics recovered; those buffers were silence
+	Underflows uint64 // host-reported output underflows (xruns)
+	// Late counts callbacks the null device made while catching up after
+	// a stall (no audio is lost; the stream ran behind the wall clock).
+	Late        uint64
 	MaxCallback time.Duration
 	NoRealtime  bool // the clock thread asked for SCHED_FIFO and was refused
 }
@@ -109,6 +112,7 @@ type counters struct {
 	frames      atomic.Uint64
 	panics      atomic.Uint64
 	underflows  atomic.Uint64
+	late        atomic.Uint64
 	maxCallback atomic.Int64
 	firstErr    atomic.Pointer[error]
 	rtErr       atomic.Bool // SCHED_FIFO was refused
@@ -120,6 +124,7 @@ func (c *counters) stats() Stats {
 		Frames:      c.frames.Load(),
 		Panics:      c.panics.Load(),
 		Underflows:  c.underflows.Load(),
+		Late:        c.late.Load(),
 		MaxCallback: time.Duration(c.maxCallback.Load()),
 		NoRealtime:  c.rtErr.Load(),
 	}

@@ -12,7 +12,10 @@ import (
 
 // NullOutput plays to nowhere at the exact rate of a sound card. Its thread
 // sleeps to absolute CLOCK_MONOTONIC deadlines (start + n periods), so no
-// drift accumulates however late a single wake-up is.
+// drift accumulates however late a single wake-up is. After a stall it
+// catches up at twice real time (Stats.Late counts those callbacks); only
+// when it falls more than 250 ms behind does it drop the lost time and count
+// an underflow.
 type NullOutput struct {
 	cfg    Config
 	period int
@@ -80,13 +83,23 @@ func (o *NullOutput) loop() {
 		// Deadline from the frame count, not from the previous deadline, so
 		// the period's rounding error never adds up.
 		deadline := start + int64(float64(frames)*1e9/o.cfg.SampleRate)
-		if monoNow() > deadline+periodNs*8 {
-			// Far behind (the process was stopped or starved): re-anchor
-			// instead of bursting to catch up, and count it.
+		now := monoNow()
+		if now > deadline+maxBehindNs {
+			// Far behind (the process was stopped): re-anchor instead of
+			// catching up, and count the lost time as an underflow.
 			o.c.underflows.Add(1)
 			o.c.fault(&ErrUnderflow)
-			start = monoNow() - int64(float64(frames)*1e9/o.cfg.SampleRate)
+			start = now - int64(float64(frames)*1e9/o.cfg.SampleRate)
 			continue
+		}
+		if now > deadline+periodNs {
+			// Behind after a stall: catch up, but at most at twice real
+			// time. Back-to-back callbacks would ask the source for audio
+			// it was not allowed to prepare yet (the engine's workers run
+			// only a buffer or two ahead), turning one late wake-up into
+			// underruns; half a period between calls gives them time.
+			o.c.late.Add(1)
+			deadline = max(deadline, t0+periodNs/2)
 		}
 		dl := unix.NsecToTimespec(deadline)
 		for {
@@ -97,6 +110,11 @@ func (o *NullOutput) loop() {
 		}
 	}
 }
+
+// maxBehindNs is how late the null device may fall before it stops catching
+// up and re-anchors: a quarter second, far beyond any scheduling stall, while
+// a stopped process resumes without a burst of old audio.
+const maxBehindNs = int64(250 * time.Millisecond)
 
 func monoNow() int64 {
 	var ts unix.Timespec

@@ -1,0 +1,26 @@
+package engine
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+)
+
+func kill0(pid int) bool { return syscall.Kill(pid, syscall.SIGKILL) == nil }
+
+func init() {
+	go func() {
+		var lm, lu uint64
+		for {
+			time.Sleep(time.Millisecond)
+			if n := dbgMiss.n.Load(); n != lm {
+				lm = n
+				fmt.Printf("MISS block %d next %d allowed %d beatage %v\n", dbgMiss.block.Load(), dbgMiss.next.Load(), dbgMiss.allowed.Load(), time.Duration(dbgMiss.age.Load()))
+			}
+			if n := dbgUnder.n.Load(); n != lu {
+				lu = n
+				fmt.Printf("UNDER x%d block %d next %d allowed %d beatage %v\n", n, dbgUnder.block.Load(), dbgUnder.next.Load(), dbgUnder.allowed.Load(), time.Duration(dbgUnder.age.Load()))
+			}
+		}
+	}()
+}

@@ -1,0 +1,176 @@
+package mapping
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// Error is a problem in a map file, at the line and column of the offending
+// key (or, for TOML syntax errors, of the offending character). Its text is
+// "file:line:col: what is wrong", the form editors and terminals jump to.
+type Error struct {
+	File string
+	Line int // 1-based; 0 when the problem has no position (an unreadable file)
+	Col  int // 1-based byte column
+	Msg  string
+}
+
+// Error returns "file:line:col: msg".
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Msg
+	}
+	return e.File + ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Col) + ": " + e.Msg
+}
+
+// tomlError turns go-toml's decode error into an Error.
+func tomlError(file string, err error) *Error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, col := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if k := de.Key(); len(k) > 0 {
+			msg += " (in " + strings.Join(k, ".") + ")"
+		}
+		return &Error{File: file, Line: line, Col: col, Msg: msg}
+	}
+	var pe *unstable.ParserError
+	if errors.As(err, &pe) {
+		return &Error{File: file, Msg: pe.Message}
+	}
+	return &Error{File: file, Msg: err.Error()}
+}
+
+// position is a 1-based line and column.
+type position struct{ line, col int }
+
+// posIndex maps a key path to where its key is written. Paths join keys
+// with "." and count array elements from 0: "rule.3.to.0.curve" is the
+// curve of the first target of the fourth rule, whether the document wrote
+// it with [[rule]] headers, [[rule.to]] headers, inline tables or dotted
+// keys. The decoder works on go-toml's generic tree, which has no
+// positions; this index, built from go-toml's own parser, supplies them.
+type posIndex map[string]position
+
+// buildIndex walks the document's expressions. It only runs on documents
+// that go-toml has already decoded successfully.
+func buildIndex(src []byte) posIndex {
+	idx := posIndex{}
+	var p unstable.Parser
+	p.Reset(src)
+	arrays := map[string]int{} // array-of-tables path → elements so far
+	cur := ""
+	pos := func(r unstable.Range) position {
+		s := p.Shape(r)
+		return position{s.Start.Line, s.Start.Column}
+	}
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			it := e.Key()
+			var parts []string
+			var first unstable.Range
+			for it.Next() {
+				if len(parts) == 0 {
+					first = it.Node().Raw
+				}
+				parts = append(parts, string(it.Node().Data))
+			}
+			path := ""
+			for i, part := range parts {
+				path = joinPath(path, part)
+				last := i == len(parts)-1
+				if n, ok := arrays[path]; ok && !(last && e.Kind == unstable.ArrayTable) {
+					path = joinPath(path, strconv.Itoa(n-1))
+				}
+			}
+			if e.Kind == unstable.ArrayTable {
+				n := arrays[path]
+				arrays[path] = n + 1
+				idx[path] = pos(first)
+				path = joinPath(path, strconv.Itoa(n))
+			}
+			idx[path] = pos(first)
+			cur = path
+		case unstable.KeyValue:
+			indexKeyValue(idx, e, cur, pos)
+		}
+	}
+	return idx
+}
+
+// indexKeyValue records a key-value's key and, for inline tables and
+// arrays of inline tables, the keys inside.
+func indexKeyValue(idx posIndex, kv *unstable.Node, base string, pos func(unstable.Range) position) {
+	it := kv.Key()
+	path := base
+	first := true
+	for it.Next() {
+		path = joinPath(path, string(it.Node().Data))
+		if first {
+			idx[path] = pos(it.Node().Raw)
+			first = false
+		} else if _, ok := idx[path]; !ok {
+			idx[path] = pos(it.Node().Raw)
+		}
+	}
+	if first {
+		return
+	}
+	indexValue(idx, kv.Value(), path, idx[path], pos)
+}
+
+func indexValue(idx posIndex, v *unstable.Node, path string, at position, pos func(unstable.Range) position) {
+	switch v.Kind {
+	case unstable.InlineTable:
+		children := v.Children()
+		for children.Next() {
+			if c := children.Node(); c.Kind == unstable.KeyValue {
+				indexKeyValue(idx, c, path, pos)
+			}
+		}
+	case unstable.Array:
+		children := v.Children()
+		i := 0
+		for children.Next() {
+			c := children.Node()
+			if c.Kind == unstable.Comment {
+				continue
+			}
+			ep := joinPath(path, strconv.Itoa(i))
+			if c.Kind == unstable.InlineTable {
+				idx[ep] = pos(c.Raw)
+			} else {
+				idx[ep] = at
+			}
+			indexValue(idx, c, ep, idx[ep], pos)
+			i++
+		}
+	}
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+// lookup returns the position of path, or of its nearest recorded parent.
+func (idx posIndex) lookup(path string) position {
+	for {
+		if p, ok := idx[path]; ok {
+			return p
+		}
+		i := strings.LastIndexByte(path, '.')
+		if i < 0 {
+			return position{1, 1}
+		}
+		path = path[:i]
+	}
+}
