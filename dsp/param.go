@@ -46,7 +46,7 @@ import "strings"
 //	channel/pan          -1..1 (as CC10)                  channel
 //	channel/expression   0..1 (as CC11)                   channel
 //	channel/bendrange    semitones 0..48                  channel
-//	channel/preset       preset index 0..NumPresets-1     channel
+//	channel/preset       preset index 0..MaxPresets-1     channel
 //	delay/time           seconds 0.001..2                 master
 //	delay/feedback       0..0.98                          master
 //	delay/mix            wet 0..1                         master
@@ -189,7 +189,7 @@ var paramInfos = [numParams]paramInfo{
 	ParamChannelPan:        {"channel", "pan", -1, 1, scopeChannel, false},
 	ParamChannelExpression: {"channel", "expression", 0, 1, scopeChannel, false},
 	ParamChannelBendRange:  {"channel", "bendrange", 0, 48, scopeChannel, false},
-	ParamChannelPreset:     {"channel", "preset", 0, float64(NumPresets - 1), scopeChannel, true},
+	ParamChannelPreset:     {"channel", "preset", 0, float64(MaxPresets - 1), scopeChannel, true},
 	ParamDelayTime:         {"delay", "time", 0.001, MaxDelaySeconds, scopeMaster, false},
 	ParamDelayFeedback:     {"delay", "feedback", 0, 0.98, scopeMaster, false},
 	ParamDelayMix:          {"delay", "mix", 0, 1, scopeMaster, false},

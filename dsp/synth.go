@@ -27,6 +27,10 @@ type Config struct {
 	SampleRate float64 // Hz, 8000..MaxSampleRate; default 48000
 	Voices     int     // voice pool size 1..MaxVoices; default 64
 	BendRange  float64 // pitch-bend range in semitones 0..48; default 2
+	// Presets is the preset bank (nil: the built-in presets). New copies
+	// it into the synth's own state, so it is part of every snapshot; the
+	// slice itself is not kept.
+	Presets []Patch
 }
 
 // Stats counts what the synth had to repair or refuse.
@@ -88,7 +92,7 @@ type master struct {
 // thread) calls Schedule and Render. Render, Schedule and the small
 // accessors never allocate, lock or block.
 type Synth struct {
-	cfg       Config
+	cfg       settings
 	sr        float64
 	lat       int    // limiter look-ahead in frames
 	frame     uint64 // output frames rendered
@@ -106,6 +110,7 @@ type Synth struct {
 	limiter Limiter
 	q       queue
 	stats   Stats
+	bank    bank
 
 	vbuf, tbuf, ebuf, fbuf [MaxBlock]float32
 	segs                   [maxSegs]ctrlSeg
@@ -123,6 +128,10 @@ func New(c Config) (*Synth, error) {
 }
 
 func (s *Synth) init(c Config) error {
+	if err := s.bank.build(c.Presets); err != nil {
+		return err
+	}
+	c.Presets = nil // the state stays pointer-free; the bank holds the copy
 	if c.SampleRate == 0 {
 		c.SampleRate = DefaultSampleRate
 	}
@@ -141,7 +150,7 @@ func (s *Synth) init(c Config) error {
 	if !(c.BendRange > 0 && c.BendRange <= 48) {
 		return errors.New("dsp: bend range out of range 0..48 semitones")
 	}
-	s.cfg = c
+	s.cfg = settings{c.SampleRate, c.Voices, c.BendRange}
 	s.sr = c.SampleRate
 	s.nv = c.Voices
 	s.fadeLen = int32(math.Round(fadeSeconds * s.sr))
@@ -171,13 +180,11 @@ func (s *Synth) resetChannel(ch int) {
 	*c = channel{volume: 100.0 / 127, expression: 1, bendRange: s.cfg.BendRange,
 		cutoffCC: 0.5, resoCC: 0.5, resoMul: 1, rpn: [2]uint8{127, 127}}
 	if ch == DrumChannel {
-		c.patch = presets[mustPresetDrums]
+		c.patch = s.bank.p[s.bank.drums]
 	} else {
-		c.patch = presets[GMPreset(0)]
+		c.patch = s.bank.p[s.bank.gm[0]]
 	}
 }
-
-var mustPresetDrums = mustPreset("drums")
 
 // applyMaster pushes the master settings into the effects.
 func (s *Synth) applyMaster() {
@@ -188,9 +195,10 @@ func (s *Synth) applyMaster() {
 // Reset returns the synth to the state New returned (same Config). Not for
 // the audio thread: it clears the whole struct.
 func (s *Synth) Reset() {
-	c := s.cfg
+	c, b := s.cfg.config(), s.bank
 	*s = Synth{}
-	_ = s.init(c) // c was validated by New
+	s.bank = b
+	_ = s.init(c) // c was validated by New; nil Presets keeps the bank
 }
 
 // CopyFrom makes s an exact copy of src (snapshot or restore): one plain
@@ -199,7 +207,18 @@ func (s *Synth) CopyFrom(src *Synth) { *s = *src }
 
 // Config returns the configuration with defaults filled in. Any thread
 // that owns the synth.
-func (s *Synth) Config() Config { return s.cfg }
+func (s *Synth) Config() Config { return s.cfg.config() }
+
+// settings is Config without the preset slice, so the state stays pointer-free.
+type settings struct {
+	SampleRate float64
+	Voices     int
+	BendRange  float64
+}
+
+func (c settings) config() Config {
+	return Config{SampleRate: c.SampleRate, Voices: c.Voices, BendRange: c.BendRange}
+}
 
 // Frame returns the output frame the next Render starts at.
 func (s *Synth) Frame() uint64 { return s.frame }
@@ -356,9 +375,9 @@ func (s *Synth) applyChannel(ev *Event) {
 		c := &s.chans[ch]
 		c.program = ev.Key
 		if ch == DrumChannel {
-			c.patch = presets[mustPresetDrums]
+			c.patch = s.bank.p[s.bank.drums]
 		} else {
-			c.patch = presets[GMPreset(ev.Key)]
+			c.patch = s.bank.p[s.bank.gm[ev.Key&127]]
 		}
 	case AllNotesOff:
 		s.allNotesOff(ch)
@@ -633,7 +652,7 @@ func (s *Synth) setParam(ch uint8, p Param, val float64) {
 		case ParamChannelBendRange:
 			c.bendRange = val
 		case ParamChannelPreset:
-			c.patch = presets[int(val)]
+			c.patch = s.bank.p[min(int(val), s.bank.n-1)]
 		}
 	default:
 		setPatchParam(&s.chans[ch].patch, p, val)
