@@ -322,6 +322,8 @@ func (e *Engine) Render(left, right []float32) {
 						dbgMiss.next.Store(w.reg.u64(offNext).Load())
 						dbgMiss.age.Store(monoNow() - w.reg.i64(offBeat).Load())
 						dbgMiss.allowed.Store(w.reg.u64(offAllowed).Load())
+						dbgMiss.pid.Store(uint64(w.pid))
+						dbgMiss.at.Store(monoNow())
 						dbgMiss.n.Add(1)
 					}
 				}
@@ -687,8 +689,8 @@ func (e *Engine) Stats() Stats {
 }
 
 type dbgRec struct {
-	n, block, next, allowed atomic.Uint64
-	age                     atomic.Int64
+	n, block, next, allowed, pid atomic.Uint64
+	age, at                      atomic.Int64
 }
 
 var dbgMiss, dbgUnder dbgRec

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/engine/sched"
 )
 
 // workerProc is the engine's view of one worker process.
@@ -76,6 +77,10 @@ func (e *Engine) spawn(slot int32, mode, start uint64) (*workerProc, error) {
 	// lives exactly as long as the worker is waited for, then dies with it.
 	go func() {
 		runtime.LockOSThread()
+		// The child inherits this thread's scheduling class: whatever
+		// thread Go picked, the worker must start as a normal process (its
+		// render thread asks for SCHED_FIFO itself).
+		_ = sched.SetOther()
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return

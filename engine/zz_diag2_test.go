@@ -15,7 +15,7 @@ func init() {
 			time.Sleep(time.Millisecond)
 			if n := dbgMiss.n.Load(); n != lm {
 				lm = n
-				fmt.Printf("MISS block %d next %d allowed %d beatage %v\n", dbgMiss.block.Load(), dbgMiss.next.Load(), dbgMiss.allowed.Load(), time.Duration(dbgMiss.age.Load()))
+				fmt.Printf("MISS pid %d at %d.%06d block %d next %d allowed %d beatage %v\n", dbgMiss.pid.Load(), dbgMiss.at.Load()/1e9, dbgMiss.at.Load()%1e9/1e3, dbgMiss.block.Load(), dbgMiss.next.Load(), dbgMiss.allowed.Load(), time.Duration(dbgMiss.age.Load()))
 			}
 			if n := dbgUnder.n.Load(); n != lu {
 				lu = n

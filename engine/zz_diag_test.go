@@ -30,11 +30,11 @@ func maxU(x []uint64) uint64 {
 func TestDiagKills(t *testing.T) {
 	cs := script(8, 3)
 	h := startHarness(t, Config{MaxRestarts: 1000}, 128)
-	kills := 0
+	kills, prev := 0, 0
 	last := time.Now()
 	var maxCB time.Duration
 	h.feed(cs, func(played uint64) {
-		if kills < 100 && played > testRate/2 && time.Since(last) > 40*time.Millisecond && h.e.pubStandby.Load() >= 0 {
+		if kills < 100 && played > testRate/2 && time.Since(last) > 40*time.Millisecond && h.redundant(prev) {
 			pid := h.standbyPID()
 			if kills%2 == 0 {
 				pid = h.activePID()
@@ -45,6 +45,7 @@ func TestDiagKills(t *testing.T) {
 				maxCB = cb
 			}
 			if pid != 0 && kill0(pid) {
+				prev = pid
 				kills++
 				last = time.Now()
 			}

@@ -306,7 +306,7 @@ var (
 	topKeys    = []string{"map", "rule"}
 	mapKeys    = []string{"description", "enabled", "channel", "device"}
 	ruleKeys   = []string{"name", "kind", "device", "address", "channel", "note", "cc", "program", "value", "arg", "in", "final", "to"}
-	targetKeys = []string{"do", "channel", "param", "range", "curve", "steps", "key", "key_arg", "transpose", "velocity", "number", "value", "latch", "name"}
+	targetKeys = []string{"do", "channel", "param", "range", "curve", "steps", "key", "key_arg", "transpose", "velocity", "number", "value", "latch", "name", "when", "arg", "in"}
 )
 
 // kindByName lists the kind names a rule may use.
@@ -334,23 +334,25 @@ var kindByName = map[string]kindMask{
 
 // targetSpec lists, per do, the keys a target may use.
 var targetSpec = map[string][]string{
-	"note":              {"do", "channel", "key", "key_arg", "transpose", "velocity"},
-	"set":               {"do", "channel", "param", "range", "curve", "steps"},
-	"toggle":            {"do", "channel", "param", "range", "latch"},
-	"trigger":           {"do", "channel", "param", "value"},
-	"control":           {"do", "channel", "number", "range", "curve", "steps"},
-	"bend":              {"do", "channel", "range", "curve", "steps"},
-	"pressure":          {"do", "channel", "range", "curve", "steps"},
-	"program":           {"do", "channel", "number", "range", "curve", "steps"},
-	"record":            {"do", "latch"},
-	"record-start":      {"do"},
-	"record-stop":       {"do"},
-	"status":            {"do"},
-	"all-notes-off":     {"do", "channel"},
-	"all-sound-off":     {"do", "channel"},
-	"reset-controllers": {"do", "channel"},
-	"patch-load":        {"do", "name"},
+	"note":              {"do", "channel", "key", "key_arg", "transpose", "velocity", "arg", "in"},
+	"set":               {"do", "channel", "param", "range", "curve", "steps", "arg", "in"},
+	"toggle":            {"do", "channel", "param", "range", "latch", "arg", "in"},
+	"trigger":           {"do", "channel", "param", "value", "when", "arg", "in"},
+	"control":           {"do", "channel", "number", "range", "curve", "steps", "arg", "in"},
+	"bend":              {"do", "channel", "range", "curve", "steps", "arg", "in"},
+	"pressure":          {"do", "channel", "range", "curve", "steps", "arg", "in"},
+	"program":           {"do", "channel", "number", "range", "curve", "steps", "when", "arg", "in"},
+	"record":            {"do", "latch", "arg", "in"},
+	"record-start":      {"do", "when", "arg", "in"},
+	"record-stop":       {"do", "when", "arg", "in"},
+	"status":            {"do", "when", "arg", "in"},
+	"all-notes-off":     {"do", "channel", "when", "arg", "in"},
+	"all-sound-off":     {"do", "channel", "when", "arg", "in"},
+	"reset-controllers": {"do", "channel", "when", "arg", "in"},
+	"patch-load":        {"do", "name", "when", "arg", "in"},
 }
+
+var whenNames = map[string]when{"press": whenPress, "release": whenRelease, "any": whenAny}
 
 var fixedOps = map[string]proto.Op{
 	"record-start":      proto.OpRecordStart,
@@ -632,6 +634,30 @@ func (c *compiler) target(t table, r *rule, def *defaults, latches *int) (target
 	}
 	if t.has("channel") {
 		tg.chEvent, tg.ch = c.channel(t, do != "note")
+	}
+	if s, ok := c.str(t, "when"); ok {
+		w, known := whenNames[s]
+		if !known {
+			c.errf(t.at("when"), `when must be "press", "release" or "any", not %q`, s)
+		}
+		tg.when = w
+	}
+	if t.has("arg") || t.has("in") {
+		tg.ownInput, tg.arg, tg.hasIn, tg.inLo, tg.inHi = true, r.arg, r.hasIn, r.inLo, r.inHi
+		if t.has("arg") {
+			if n, ok := c.integer(t, "arg", 0, controllers.MaxArgs-1); ok {
+				tg.arg = uint8(n)
+			}
+			if r.kinds != bit(controllers.OSC) {
+				c.errf(t.at("arg"), "arg picks an OSC argument, but the rule does not match only OSC messages")
+			}
+		}
+		if lo, hi, ok := c.pair(t, "in"); ok {
+			if lo == hi {
+				c.errf(t.at("in"), "in range [%g, %g] is empty", lo, hi)
+			}
+			tg.hasIn, tg.inLo, tg.inHi = true, lo, hi
+		}
 	}
 	osc := r.kinds&bit(controllers.OSC) != 0
 	onlyOSC := r.kinds == bit(controllers.OSC)

@@ -50,6 +50,26 @@ const (
 	numValue         // the source value through the curve (program only)
 )
 
+// when says which events fire a one-shot target.
+type when uint8
+
+const (
+	whenPress   when = iota // a press: note-on, a value >= 0.5, a message without the argument
+	whenRelease             // a release
+	whenAny                 // every event the rule matches (MIDI channel-mode messages carry 0)
+)
+
+// fires reports whether a one-shot target fires for a press or release.
+func (w when) fires(press bool) bool {
+	switch w {
+	case whenRelease:
+		return !press
+	case whenAny:
+		return true
+	}
+	return press
+}
+
 // chAll marks a target that addresses all 16 channels.
 const chAll = 0xff
 
@@ -70,6 +90,12 @@ type target struct {
 	vel      float64
 	value    float64 // trigger value
 	latch    int     // latch slot, -1 if none
+	when     when
+	ownInput bool // arg or in given on the target: read the event again
+	arg      uint8
+	hasIn    bool
+	inLo     float64
+	inHi     float64
 	onOff    [2]float64
 }
 
@@ -212,6 +238,7 @@ type input struct {
 	x     float64 // the raw source value (velocity, CC value, OSC argument)
 	u     float64 // x normalised to 0..1
 	has   bool    // the event carries a value (an OSC argument may be missing)
+	junk  bool    // the OSC argument is there but is no value: ignore the message
 	press bool    // a button press, note-on, or value >= 0.5
 }
 
@@ -226,7 +253,17 @@ func (m *Map) fire(i uint16, ev *controllers.Event, device string, latches []uin
 		return dst, false
 	}
 	for t := range r.targets {
-		dst = r.targets[t].emit(ev, &in, latches, dst)
+		tg := &r.targets[t]
+		if tg.ownInput {
+			// This target reads another argument or scale (an XY pad's
+			// second axis).
+			tin := readInput(ev, tg.arg, tg.hasIn, tg.inLo, tg.inHi)
+			if !tin.junk {
+				dst = tg.emit(ev, &tin, latches, dst)
+			}
+			continue
+		}
+		dst = tg.emit(ev, &in, latches, dst)
 	}
 	return dst, r.final
 }
@@ -283,7 +320,17 @@ func (r *rule) matches(ev *controllers.Event, device string) bool {
 }
 
 // read extracts the value; ok is false when the value filter rejects it.
-func (r *rule) read(ev *controllers.Event) (in input, ok bool) {
+func (r *rule) read(ev *controllers.Event) (input, bool) {
+	in := readInput(ev, r.arg, r.hasIn, r.inLo, r.inHi)
+	if in.junk || r.hasVal && (!in.has || in.x < r.valLo || in.x > r.valHi) {
+		return in, false
+	}
+	return in, true
+}
+
+// readInput extracts the value of ev (OSC argument arg) and normalises it,
+// through [inLo, inHi] when hasIn.
+func readInput(ev *controllers.Event, arg uint8, hasIn bool, inLo, inHi float64) (in input) {
 	norm := ev.Norm
 	if norm != norm { // NaN
 		norm = 0
@@ -292,73 +339,81 @@ func (r *rule) read(ev *controllers.Event) (in input, ok bool) {
 	switch ev.Kind {
 	case controllers.NoteOn, controllers.NoteOff:
 		in.x, in.u = float64(ev.Raw), clamp01(norm)
-		in.press = ev.Kind == controllers.NoteOn && ev.Raw > 0
 	case controllers.PitchBend:
 		in.x = float64(ev.Raw - 8192)
 		in.u = clamp01((math.Max(-1, math.Min(1, norm)) + 1) / 2)
-		in.press = in.u >= 0.5
 	case controllers.Program:
-		in.x, in.u, in.press = float64(ev.Number), float64(ev.Number&127)/127, true
+		in.x, in.u = float64(ev.Number), float64(ev.Number&127)/127
 	case controllers.Control, controllers.Pressure, controllers.PolyPressure:
 		in.x, in.u = float64(ev.Raw), clamp01(norm)
-		in.press = in.u >= 0.5
 	case controllers.OSC:
-		in.x, in.has = oscArg(ev, int(r.arg))
-		in.u = in.x
-		if !in.has {
-			in.u, in.press = 1, true // a message without the argument is a press
+		var st argState
+		in.x, st = oscArg(ev, int(arg))
+		in.has, in.junk = st == argValue, st == argJunk
+		in.u = clamp01(in.x)
+		if st == argMissing {
+			in.u = 1 // a message without the argument is a press
 		}
 	default: // clock, start, stop, continue, sysex: a press
-		in.x, in.u, in.press = 1, 1, true
+		in.x, in.u = 1, 1
 	}
-	if r.hasVal && (!in.has || in.x < r.valLo || in.x > r.valHi) {
-		return in, false
+	if in.has && hasIn {
+		in.u = clamp01((in.x - inLo) / (inHi - inLo))
 	}
-	if in.has {
-		if r.hasIn {
-			in.u = (in.x - r.inLo) / (r.inHi - r.inLo)
-		}
-		if ev.Kind == controllers.OSC || r.hasIn {
-			in.u = clamp01(in.u)
-			in.press = in.u >= 0.5
-		}
-		if ev.Kind == controllers.NoteOn || ev.Kind == controllers.NoteOff {
-			in.press = ev.Kind == controllers.NoteOn && ev.Raw > 0
-		}
+	switch ev.Kind {
+	case controllers.NoteOn, controllers.NoteOff:
+		in.press = ev.Kind == controllers.NoteOn && ev.Raw > 0
+	case controllers.Program, controllers.Clock, controllers.Start, controllers.Stop,
+		controllers.Continue, controllers.SysEx:
+		in.press = true
+	default:
+		in.press = in.u >= 0.5
 	}
-	return in, true
+	return in
 }
+
+// argState says what oscArg found.
+type argState uint8
+
+const (
+	argValue   argState = iota // a usable number
+	argMissing                 // no such argument, or nil: the message is a press
+	argJunk                    // an argument that is not a value: the rule ignores the message
+)
 
 // oscArg returns argument i as a number: numbers as they are, true/false
 // and impulse as 1/0/1, and the strings "on"/"off", "true"/"false",
-// "yes"/"no" or a decimal number (the prototype sent "on" and "off"). Nil,
-// blobs, timetags and other strings give no value.
-func oscArg(ev *controllers.Event, i int) (float64, bool) {
+// "yes"/"no" or a decimal number (the prototype sent "on" and "off").
+func oscArg(ev *controllers.Event, i int) (float64, argState) {
 	n := min(int(ev.NArgs), len(ev.Args))
 	if i >= n {
-		return 0, false
+		return 0, argMissing
 	}
 	a := &ev.Args[i]
 	switch a.Type {
 	case 'i', 'h', 'f', 'd', 'c':
 		if math.IsNaN(a.F) {
-			return 0, false
+			return 0, argJunk
 		}
-		return a.F, true
+		return a.F, argValue
 	case 'T', 'I':
-		return 1, true
+		return 1, argValue
 	case 'F':
-		return 0, true
+		return 0, argValue
+	case 'N':
+		return 0, argMissing
 	case 's', 'S':
 		// Only the first string argument's text is kept in the event.
 		for j := 0; j < i; j++ {
 			if t := ev.Args[j].Type; t == 's' || t == 'S' {
-				return 0, false
+				return 0, argJunk
 			}
 		}
-		return parseWord(ev.Str[:min(int(ev.StrLen), len(ev.Str))])
+		if v, ok := parseWord(ev.Str[:min(int(ev.StrLen), len(ev.Str))]); ok {
+			return v, argValue
+		}
 	}
-	return 0, false
+	return 0, argJunk
 }
 
 // parseWord reads an on/off word or a plain decimal number without
@@ -495,7 +550,7 @@ func (t *target) emit(ev *controllers.Event, in *input, latches []uint64, dst []
 			c.Value = t.onOff[1]
 		}
 	case actTrigger:
-		if !in.press {
+		if !t.when.fires(in.press) {
 			return dst
 		}
 		c.Op, c.Module, c.Param, c.Value = proto.OpSet, t.module, t.param, t.value
@@ -537,7 +592,7 @@ func (t *target) emit(ev *controllers.Event, in *input, latches []uint64, dst []
 			c.Key = ev.Number & 127
 		default:
 			num, ok := t.number(ev, in)
-			if !ok || !in.press {
+			if !ok || !t.when.fires(in.press) {
 				return dst
 			}
 			c.Key = num
@@ -553,7 +608,7 @@ func (t *target) emit(ev *controllers.Event, in *input, latches []uint64, dst []
 			c.Op = proto.OpRecordStart
 		}
 	case actOp:
-		if !in.press {
+		if !t.when.fires(in.press) {
 			return dst
 		}
 		c.Op, c.Module = t.op, t.module
@@ -618,8 +673,8 @@ func (t *target) number(ev *controllers.Event, in *input) (uint8, bool) {
 		}
 		return uint8(v), true
 	case numArg:
-		v, ok := oscArg(ev, int(t.idx))
-		if !ok {
+		v, st := oscArg(ev, int(t.idx))
+		if st != argValue {
 			return 0, false
 		}
 		v = math.Round(v)

@@ -400,7 +400,11 @@ func writeDenseSong(path string, seconds int) (int, error) {
 			msg  []byte
 		}
 		var evs []ev
-		add := func(t uint32, m []byte) { evs = append(evs, ev{t, m}) }
+		add := func(t uint32, m []byte) {
+			if t <= total {
+				evs = append(evs, ev{t, m})
+			}
+		}
 		add(0, midi.ProgramChange(ch, programs[ch]))
 		add(0, midi.ControlChange(ch, 7, uint8(90+rng.intn(30))))
 		add(0, midi.ControlChange(ch, 10, uint8(ch*8)))

@@ -16,6 +16,7 @@ import (
 	"github.com/chronus-audio/chronus/cmd/internal/offline"
 	"github.com/chronus-audio/chronus/controllers/midifile"
 	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/dsp/presets"
 	"github.com/chronus-audio/chronus/recorder"
 )
 
@@ -52,7 +53,7 @@ func newRenderCmd(a *app) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.output, "output", "o", "", "output WAV file, or - for standard output (default: IN with the extension .wav)")
+	fl.StringVarP(&f.output, "out", "o", "", "output WAV file, or - for standard output (default: IN with the extension .wav)")
 	fl.IntVar(&f.rate, "rate", 48000, fmt.Sprintf("sample rate in Hz, 8000..%d", dsp.MaxSampleRate))
 	fl.StringVar(&f.format, "format", "f32", "sample format: s16, s24 or f32")
 	fl.StringVar(&f.patch, "patch", "", "force this preset on every melodic channel (default: program changes choose)")
@@ -79,11 +80,16 @@ func (a *app) render(ctx context.Context, in string, f renderFlags) error {
 	if f.tail < 0 || f.tail > 3600 {
 		return fail(usageError{fmt.Errorf("render: --tail %v is outside 0..3600 seconds", f.tail)}, "The tail length is not valid.")
 	}
+	bank, err := presets.Bank(a.configDir)
+	if err != nil {
+		return fail(err, "A preset file is broken.")
+	}
 	cfg := offline.Config{
-		Rate:   f.rate,
-		Voices: f.voices,
-		Patch:  f.patch,
-		Tail:   time.Duration(f.tail * float64(time.Second)),
+		Rate:    f.rate,
+		Voices:  f.voices,
+		Patch:   f.patch,
+		Tail:    time.Duration(f.tail * float64(time.Second)),
+		Presets: bank,
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(usageError{err}, "The render settings are not valid.")

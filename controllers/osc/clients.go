@@ -166,7 +166,7 @@ type udpCache struct {
 	gen  uint64
 }
 
-// id returns the Source id for addr, using the cache when still valid.
+// lookup returns the Source id for addr, using the cache when still valid.
 func (c *udpCache) lookup(t *clientTable, addr netip.AddrPort, now int64) uint16 {
 	gen := t.gen.Load()
 	if c.id != 0 && c.addr == addr && c.gen == gen {

@@ -97,6 +97,8 @@ func ParseAllow(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+var errNilHandler = errors.New("osc: nil handler")
+
 // input is one reader goroutine's decoding state, allocated once.
 type input struct {
 	dec Decoder

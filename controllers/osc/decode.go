@@ -75,7 +75,9 @@ type level struct {
 // controllers.MaxStr bytes); 'b' sets I to the blob's length (the bytes are
 // not kept); 't' sets I to the raw 64-bit NTP timetag. Padding bytes are not
 // checked for zero and bytes after a top-level message's last argument are
-// ignored, as go-osc and liblo do.
+// ignored, as go-osc and liblo do. A message with no type tag string at all
+// (which OSC 1.0 asks receivers to tolerate from very old senders) is
+// rejected as truncated, as go-osc does; an empty one means no arguments.
 //
 // A Decoder is not safe for concurrent use; give each goroutine its own.
 // The zero value is ready to use.

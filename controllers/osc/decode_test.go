@@ -436,6 +436,9 @@ func TestDecodeAllocs(t *testing.T) {
 	if a := testing.AllocsPerRun(200, func() { d.Decode(bad) }); a != 0 {
 		t.Errorf("rejecting: %v allocs, want 0", a)
 	}
+	if a := testing.AllocsPerRun(200, func() { DecodeMessage(msg, &ev) }); a != 0 {
+		t.Errorf("DecodeMessage: %v allocs, want 0", a)
+	}
 	if !bytes.Equal(msg, enc(t, "/1/fader1", float32(0.5))) {
 		t.Error("Decode modified the packet")
 	}

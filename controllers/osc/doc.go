@@ -32,6 +32,18 @@
 // fixed-size records from a bounded queue, so a stalled log writer cannot
 // stall input.
 //
+// # Limits
+//
+// Packets and TCP frames are limited to MaxPacket (64 KiB), addresses to
+// controllers.MaxAddr bytes, messages to controllers.MaxArgs arguments and
+// bundle nesting to MaxDepth. The client table holds MaxClients entries.
+// A TCP client holds at most 16 KiB of read buffer, one 64 KiB frame, and
+// 256 KiB of queued feedback (plus one framed packet being written), and
+// at most Config.MaxTCPConns clients are connected, so no client can make
+// memory grow without bound. A client that starts a frame must finish it
+// within Config.FrameTimeout; one that does not read its feedback is
+// disconnected after Config.WriteTimeout. Sends never wait for a TCP client.
+//
 // # Bad input
 //
 // Empty, truncated, oversized or otherwise malformed packets, packets with

@@ -2,7 +2,6 @@ package osc
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math/bits"
 
@@ -386,6 +385,3 @@ func (r *Router) Dispatch(ev *controllers.Event) (int, error) {
 // HandleOSC makes a Router a Handler: it calls Dispatch and drops its error
 // (the Controller has already rejected malformed patterns).
 func (r *Router) HandleOSC(ev *controllers.Event) { r.Dispatch(ev) }
-
-// errNilHandler is returned by New for a nil Handler.
-var errNilHandler = errors.New("osc: nil handler")

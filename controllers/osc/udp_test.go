@@ -391,6 +391,7 @@ func TestUDPBundles(t *testing.T) {
 		enc(t, "/n/5")))
 	send(t, conn, bundle(NTPFromTime(past), enc(t, "/late/1"), enc(t, "/late/2")))
 	send(t, conn, bundle(1, enc(t, "/now")))
+	send(t, conn, bundle(1, bundle(NTPFromTime(past), enc(t, "/late/3"))))
 	want := []struct {
 		addr string
 		due  time.Time
@@ -399,6 +400,7 @@ func TestUDPBundles(t *testing.T) {
 		{"/n/1", future, false}, {"/n/2", future, false}, {"/n/3", later, false},
 		{"/n/4", later.Add(time.Second), false}, {"/n/5", future, false},
 		{"/late/1", past, true}, {"/late/2", past, true}, {"/now", time.Time{}, false},
+		{"/late/3", past, true},
 	}
 	for i, w := range want {
 		ev := rec.next(t)
@@ -407,7 +409,7 @@ func TestUDPBundles(t *testing.T) {
 				i, ev.Address(), ev.Due, Late(&ev), w.addr, w.due, w.late)
 		}
 	}
-	if s := c.Stats(); s.Bundles != 3 || s.LateBundles != 1 || s.Messages != uint64(len(want)) {
+	if s := c.Stats(); s.Bundles != 4 || s.LateBundles != 2 || s.Messages != uint64(len(want)) {
 		t.Errorf("stats %+v", s)
 	}
 }

@@ -56,8 +56,10 @@ func (o *NullOutput) loop() {
 	defer close(o.done)
 	// The thread stays locked for the loop's life: clock_nanosleep parks the
 	// thread itself, and a locked thread keeps the pacing off Go's 1 ms timers.
+	// It is never unlocked: the goroutine exits locked, so Go destroys the
+	// thread instead of handing a SCHED_FIFO thread to other goroutines
+	// (which would then run, and fork children, at real-time priority).
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if o.cfg.Realtime > 0 {
 		o.c.rtErr.Store(sched.SetFIFO(o.cfg.Realtime) != nil)
 	}

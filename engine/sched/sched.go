@@ -18,3 +18,10 @@ const (
 func SetFIFO(prio int) error {
 	return unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}, 0)
 }
+
+// SetOther puts the calling OS thread back in the normal SCHED_OTHER class;
+// lock the goroutine to its thread first. A thread about to fork a child
+// calls it so the child never inherits a real-time class by accident.
+func SetOther() error {
+	return unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}, 0)
+}

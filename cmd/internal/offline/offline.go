@@ -43,6 +43,9 @@ type Config struct {
 	Patch  string        // preset forced on every melodic channel; "" lets program changes choose
 	Tail   time.Duration // longest release tail rendered after the song's end
 	Block  int           // frames per synth call; 0 means DefaultBlock
+	// Presets is the preset bank (shipped plus user presets); nil means
+	// the synth's built-in presets.
+	Presets []dsp.Patch
 }
 
 // Sink receives the rendered audio, interleaved stereo. Write must not keep the
@@ -94,16 +97,32 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("offline: block %d is outside 1..%d", c.Block, 1<<20)
 	}
 	if c.Patch != "" {
-		if _, ok := dsp.PresetIndex(c.Patch); !ok {
-			return fmt.Errorf("offline: unknown patch %q; presets: %s", c.Patch, strings.Join(PresetNames(), ", "))
+		if _, ok := c.preset(c.Patch); !ok {
+			return fmt.Errorf("offline: unknown patch %q; presets: %s", c.Patch, strings.Join(c.PresetNames(), ", "))
 		}
 	}
 	return nil
 }
 
-// PresetNames lists the synth's built-in presets.
-func PresetNames() []string {
-	ps := dsp.Presets()
+func (c *Config) bank() []dsp.Patch {
+	if c.Presets != nil {
+		return c.Presets
+	}
+	return dsp.Presets()
+}
+
+func (c *Config) preset(name string) (dsp.Patch, bool) {
+	for _, p := range c.bank() {
+		if p.NameString() == name {
+			return p, true
+		}
+	}
+	return dsp.Patch{}, false
+}
+
+// PresetNames lists the presets of the bank the render uses.
+func (c *Config) PresetNames() []string {
+	ps := c.bank()
 	names := make([]string, len(ps))
 	for i := range ps {
 		names[i] = ps[i].NameString()
@@ -113,13 +132,12 @@ func PresetNames() []string {
 
 // NewSynth builds the synth for cfg (already validated) with a forced patch applied.
 func NewSynth(cfg Config) (*dsp.Synth, error) {
-	s, err := dsp.New(dsp.Config{SampleRate: float64(cfg.Rate), Voices: cfg.Voices})
+	s, err := dsp.New(dsp.Config{SampleRate: float64(cfg.Rate), Voices: cfg.Voices, Presets: cfg.Presets})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Patch != "" {
-		i, _ := dsp.PresetIndex(cfg.Patch)
-		p := dsp.Presets()[i]
+		p, _ := cfg.preset(cfg.Patch)
 		for ch := 0; ch < dsp.Channels; ch++ {
 			if ch != dsp.DrumChannel {
 				s.SetChannelPatch(ch, p)

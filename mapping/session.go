@@ -1,0 +1,191 @@
+package mapping
+
+import (
+	"math/bits"
+	"sync/atomic"
+
+	"github.com/chronus-audio/chronus/controllers"
+	"github.com/chronus-audio/chronus/engine/proto"
+)
+
+// Live holds the Set in effect. The loader (Watch's onChange) stores a new
+// Set; Sessions pick it up between two events. Any goroutine may call its
+// methods.
+type Live struct{ p atomic.Pointer[Set] }
+
+// NewLive returns a Live holding s (nil means an empty Set).
+func NewLive(s *Set) *Live {
+	l := &Live{}
+	l.Store(s)
+	return l
+}
+
+// Store makes s the Set in effect (nil means an empty Set).
+func (l *Live) Store(s *Set) {
+	if s == nil {
+		s = emptySet
+	}
+	l.p.Store(s)
+}
+
+// Load returns the Set in effect (never nil).
+func (l *Live) Load() *Set {
+	if s := l.p.Load(); s != nil {
+		return s
+	}
+	return emptySet
+}
+
+// emptySet stands in for "no maps", so a zero Live works.
+var emptySet = &Set{}
+
+// heldNotes has one bit per channel and key.
+type heldNotes [16][2]uint64
+
+// Session applies the Live Set to a stream of events and keeps what the
+// pure maps cannot: which notes each map started, and the positions of
+// latching toggles. When the Live Set changes, the Session swaps to it
+// between two events and sends note-offs for every note still held by a
+// map that was removed or changed, so a reload never leaves a note stuck;
+// notes held by maps that did not change keep sounding. Latches of changed
+// maps start again from off.
+//
+// A Session belongs to one goroutine (for example one per controller's
+// delivery goroutine); its methods must not be called concurrently.
+type Session struct {
+	live    *Live
+	names   func(ev *controllers.Event) string
+	set     *Set
+	held    []heldNotes // per map of set
+	latches [][]uint64  // per map of set
+}
+
+// NewSession returns a Session reading live. names resolves an event's
+// device name for rules with a device filter (for example the MIDI port
+// name of ev.Source); it is only called when some rule needs it and may be
+// nil, in which case such rules never match.
+func NewSession(live *Live, names func(ev *controllers.Event) string) *Session {
+	return &Session{live: live, names: names}
+}
+
+// Set returns the Set the Session currently applies.
+func (s *Session) Set() *Set { return s.set }
+
+// Apply adopts a newer Live Set if there is one (appending its note-offs),
+// then appends the commands for ev. It allocates nothing when the Set is
+// unchanged and dst has room; adopting a new Set allocates the Session's
+// bookkeeping for it once.
+func (s *Session) Apply(ev *controllers.Event, dst []proto.Command) []proto.Command {
+	dst = s.Sync(dst)
+	device := ""
+	if s.set.device && s.names != nil {
+		device = s.names(ev)
+	}
+	for i, m := range s.set.maps {
+		start := len(dst)
+		var final bool
+		dst, final = m.apply(ev, device, s.latches[i], dst)
+		s.track(i, dst[start:])
+		if final {
+			break
+		}
+	}
+	return dst
+}
+
+// track records the notes map i started and released.
+func (s *Session) track(i int, cmds []proto.Command) {
+	h := &s.held[i]
+	for k := range cmds {
+		c := &cmds[k]
+		ch, key := c.Channel&15, c.Key&127
+		switch c.Op {
+		case proto.OpNoteOn:
+			h[ch][key>>6] |= 1 << (key & 63)
+		case proto.OpNoteOff:
+			h[ch][key>>6] &^= 1 << (key & 63)
+		case proto.OpAllNotesOff, proto.OpAllSoundOff:
+			// The synth ends every note of the channel, whichever map
+			// started it.
+			for j := range s.held {
+				s.held[j][ch] = [2]uint64{}
+			}
+		case proto.OpReset:
+			for j := range s.held {
+				s.held[j] = heldNotes{}
+			}
+		}
+	}
+}
+
+// Sync adopts the Live Set now if it changed, appending note-offs for the
+// notes of maps that were removed or changed. The owning goroutine may call
+// it after a reload so that the notes end at once rather than at the next
+// event.
+func (s *Session) Sync(dst []proto.Command) []proto.Command {
+	next := s.live.Load()
+	if next == s.set {
+		return dst
+	}
+	held := make([]heldNotes, len(next.maps))
+	latches := make([][]uint64, len(next.maps))
+	kept := make([]bool, 0, 8)
+	if s.set != nil {
+		kept = make([]bool, len(s.set.maps))
+		for j, nm := range next.maps {
+			for i, om := range s.set.maps {
+				if om == nm {
+					held[j], latches[j], kept[i] = s.held[i], s.latches[i], true
+				}
+			}
+		}
+		for i := range s.set.maps {
+			if !kept[i] {
+				dst = releaseAll(&s.held[i], dst)
+			}
+		}
+	}
+	for j, m := range next.maps {
+		if latches[j] == nil && m.latches > 0 {
+			latches[j] = make([]uint64, (m.latches+63)/64)
+		}
+	}
+	s.set, s.held, s.latches = next, held, latches
+	return dst
+}
+
+// ReleaseAll appends a note-off for every note the Session's maps hold and
+// forgets them: for shutdown, or when the input that played them is gone.
+func (s *Session) ReleaseAll(dst []proto.Command) []proto.Command {
+	for i := range s.held {
+		dst = releaseAll(&s.held[i], dst)
+	}
+	return dst
+}
+
+// Held returns how many notes the Session's maps hold.
+func (s *Session) Held() int {
+	n := 0
+	for i := range s.held {
+		for ch := range s.held[i] {
+			for _, w := range s.held[i][ch] {
+				n += bits.OnesCount64(w)
+			}
+		}
+	}
+	return n
+}
+
+// releaseAll appends note-offs for the notes in h and clears it.
+func releaseAll(h *heldNotes, dst []proto.Command) []proto.Command {
+	for ch := range h {
+		for w := range h[ch] {
+			for b := h[ch][w]; b != 0; b &= b - 1 {
+				key := uint8(w*64 + bits.TrailingZeros64(b))
+				dst = append(dst, proto.Command{Op: proto.OpNoteOff, Channel: uint8(ch), Key: key})
+			}
+		}
+	}
+	*h = heldNotes{}
+	return dst
+}
