@@ -312,6 +312,7 @@ func (e *Engine) onExit(s *supState, ev supEvent) {
 // failed handles the loss of w (dead, hung, out of sync or behind).
 func (e *Engine) failed(s *supState, w *workerProc, at int64) {
 	wasStarting := s.starting(w)
+	dbg("failed %s pid %d starting %v spare %v joining %v snapSrc %v act %d sb %d", w.name, w.pid, wasStarting, w == s.spare, w == s.joining, w == s.snapSrc, e.pubActive.Load(), e.pubStandby.Load())
 	switch w {
 	case s.spare:
 		s.spare = nil
@@ -550,7 +551,9 @@ func (e *Engine) ensureSpare(s *supState) {
 	if slot < 0 {
 		return
 	}
+	dbg("spawn spare slot %d", slot)
 	w, err := e.spawn(slot, modeWait, 0)
+	dbg("spawned spare %v", err)
 	if err != nil {
 		e.log.Error().Err(err).Msg("The engine could not start a spare worker.")
 		e.startFailed(s, "spare")
@@ -608,6 +611,7 @@ func (e *Engine) repair(s *supState) {
 			return // still starting
 		}
 		// Ask the active worker for a snapshot at its next block boundary.
+		dbg("join start %s from %s", s.spare.name, active.name)
 		s.joining, s.spare = s.spare, nil
 		s.snapSrc = active
 		s.joinReq = active.reg.u64(offSnapReq).Add(1)
@@ -643,6 +647,7 @@ func (e *Engine) advanceJoin(s *supState, active *workerProc) {
 	jr := j.reg
 	switch jr.u64(offMode).Load() {
 	case modeWait:
+		dbg("advance wait snapdone %d req %d", src.reg.u64(offSnapDone).Load(), s.joinReq)
 		if src.reg.u64(offSnapDone).Load() != s.joinReq {
 			return // the active has not reached a block boundary yet
 		}
@@ -670,6 +675,7 @@ func (e *Engine) advanceJoin(s *supState, active *workerProc) {
 		// Joined once it caught up and a common block's checksum matches.
 		var from = s.joinFrom
 		if jr.u64(offNext).Load()+1 < src.reg.u64(offNext).Load() {
+			dbg("advance catchup %d %d", jr.u64(offNext).Load(), src.reg.u64(offNext).Load())
 			return
 		}
 		bad, blk := mismatch(src.reg, jr, &from)
@@ -693,6 +699,7 @@ func (e *Engine) advanceJoin(s *supState, active *workerProc) {
 			took = time.Duration(monoNow() - s.failAt)
 			e.stats.respawnNs.Store(int64(took))
 		}
+		dbg("joined %s", j.name)
 		j.log.Info().Dur("respawn", took).Msg("A new standby worker is in sync and ready to take over.")
 		s.joining, s.snapSrc, s.failAt = nil, nil, 0
 		s.failedStarts = 0

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"syscall"
 	"time"
 )
@@ -15,11 +14,11 @@ func init() {
 			time.Sleep(time.Millisecond)
 			if n := dbgMiss.n.Load(); n != lm {
 				lm = n
-				fmt.Printf("MISS pid %d at %d.%06d block %d next %d allowed %d beatage %v\n", dbgMiss.pid.Load(), dbgMiss.at.Load()/1e9, dbgMiss.at.Load()%1e9/1e3, dbgMiss.block.Load(), dbgMiss.next.Load(), dbgMiss.allowed.Load(), time.Duration(dbgMiss.age.Load()))
+				dbg("MISS pid %d at %d.%06d block %d next %d allowed %d beatage %v", dbgMiss.pid.Load(), dbgMiss.at.Load()/1e9, dbgMiss.at.Load()%1e9/1e3, dbgMiss.block.Load(), dbgMiss.next.Load(), dbgMiss.allowed.Load(), time.Duration(dbgMiss.age.Load()))
 			}
 			if n := dbgUnder.n.Load(); n != lu {
 				lu = n
-				fmt.Printf("UNDER x%d block %d next %d allowed %d beatage %v\n", n, dbgUnder.block.Load(), dbgUnder.next.Load(), dbgUnder.allowed.Load(), time.Duration(dbgUnder.age.Load()))
+				dbg("UNDER x%d block %d next %d allowed %d beatage %v", n, dbgUnder.block.Load(), dbgUnder.next.Load(), dbgUnder.allowed.Load(), time.Duration(dbgUnder.age.Load()))
 			}
 		}
 	}()

@@ -45,6 +45,7 @@ func TestDiagKills(t *testing.T) {
 				maxCB = cb
 			}
 			if pid != 0 && kill0(pid) {
+				dbg("TEST killed %d (active %d standby %d)", pid, h.activePID(), h.standbyPID())
 				prev = pid
 				kills++
 				last = time.Now()

@@ -351,6 +351,43 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
+// FlushData writes the buffered samples to ws without touching the header,
+// so a caller can make the data durable (fsync) before it rewrites the
+// header that covers it (Flush): a crash between the two leaves a header
+// that covers less data than the file holds, never more.
+func (w *Writer) FlushData() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return ErrClosed
+	}
+	return w.drain()
+}
+
+// Salvage rewrites the header to cover exactly the whole frames written to
+// ws before an I/O error, and returns the byte offset where the valid file
+// ends (the caller truncates the file there). It works after Write, Flush or
+// FlushData failed, when the header rewrite itself can still succeed (it
+// only overwrites existing bytes, so a full disk does not stop it).
+func (w *Writer) Salvage() (end int64, err error) {
+	frame := int64(w.sample * w.channels)
+	good := w.written - w.written%frame
+	n := w.header(&w.hdr, good)
+	if _, err := w.ws.Seek(w.start, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("recorder: salvage wav: %w", err)
+	}
+	if err := writeFull(w.ws, w.hdr[:n]); err != nil {
+		return 0, fmt.Errorf("recorder: salvage wav: %w", err)
+	}
+	end = w.start + int64(w.hdrLen) + good
+	if good&1 == 1 {
+		end++ // the pad byte position; its content is whatever was written
+	}
+	w.closed = true
+	return end, nil
+}
+
 // Close flushes and marks the writer closed. It does not close ws. A second
 // Close returns the first one's result.
 func (w *Writer) Close() error {
