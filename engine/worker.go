@@ -38,8 +38,12 @@ func RunWorker() error {
 	debug.SetMemoryLimit(512 << 20)
 	go lifeline(os.NewFile(workerLifelineFD, "lifeline"))
 
-	runtime.LockOSThread()                  // the render thread; never unlocked
-	_ = sched.SetFIFO(sched.WorkerPriority) // best effort; the engine survives a late worker anyway
+	runtime.LockOSThread() // the render thread; never unlocked
+	// Best effort (the engine survives a late worker anyway): every thread
+	// real-time, the render thread one step above the Go runtime's helpers,
+	// which hand it its P back after each futex wait.
+	_ = sched.SetProcessFIFO(sched.WorkerPriority - 1)
+	_ = sched.SetFIFO(sched.WorkerPriority)
 	r.u64(offTID).Store(uint64(unix.Gettid()))
 	r.u64(offPID).Store(uint64(os.Getpid()))
 	w := &worker{r: r}

@@ -21,6 +21,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/chronus-audio/chronus/engine/quiet"
 )
 
 // envPrefix starts the environment variable of every flag.
@@ -59,7 +61,9 @@ type reportedError struct{ error }
 func (e reportedError) Unwrap() error { return e.error }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Logs go to a copy of stderr that stays open while fd 2 is silenced
+	// around C libraries that print noise there (ALSA, JACK, RtMidi).
+	os.Exit(run(os.Args[1:], os.Stdout, quiet.Stderr()))
 }
 
 // run executes the command line args and returns the process exit status.
