@@ -399,7 +399,7 @@ func (c *compiler) compile(doc map[string]any) *Map {
 	}
 	rules := c.tables(top, "rule")
 	if len(rules) > maxRules {
-		c.errf("rule", "a map may hold at most %d rules", maxRules)
+		c.errf("rule."+strconv.Itoa(maxRules), "a map may hold at most %d rules", maxRules)
 		rules = rules[:maxRules]
 	}
 	for _, rt := range rules {
@@ -504,6 +504,13 @@ func (c *compiler) rule(t table, def *defaults, latches *int) (rule, bool) {
 			c.errf(t.at("address"), "address %q is longer than the %d bytes an event keeps", s, controllers.MaxAddr)
 		} else {
 			r.addr, r.literal = []byte(s), !hasPatternChars([]byte(s))
+			r.nseg, r.prefix = countSegments(r.addr), r.addr
+			for i, ch := range r.addr {
+				if isPatternChar(ch) {
+					r.prefix = r.addr[:i]
+					break
+				}
+			}
 		}
 		if r.kinds == 0 {
 			r.kinds = bit(controllers.OSC)

@@ -2,8 +2,10 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every kind of problem is reported at the line and column of the key (or,
@@ -148,5 +150,24 @@ func TestCompileEmptyAndDisabled(t *testing.T) {
 	}
 	if s := NewSet(m); len(s.Maps()) != 0 {
 		t.Fatal("a disabled map is in the Set")
+	}
+}
+
+// Positions come from a line table, not a scan per key: a map at the rule
+// limit compiles in well under a second (the scan took minutes).
+func TestCompileLargeMap(t *testing.T) {
+	rule := "[[rule]]\ncc = 1\nto = { do = \"control\" }\n"
+	src := strings.Repeat(rule, maxRules)
+	start := time.Now()
+	m, err := Compile("big.toml", []byte(src))
+	if err != nil || m.Len() != maxRules {
+		t.Fatalf("%v, %d rules", err, m.Len())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("compiling %d rules took %v", maxRules, d)
+	}
+	_, err = Compile("big.toml", []byte(src+rule))
+	if want := fmt.Sprintf("big.toml:%d:3: a map may hold at most %d rules", 3*maxRules+1, maxRules); err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %s", err, want)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"testing"
 )
 
-func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
 
 func TestCurveEndpoints(t *testing.T) {
 	for _, kind := range []curveKind{curveLinear, curveExp, curveLog} {

@@ -19,9 +19,10 @@
 //     keeping the previous version of a file that fails to compile.
 //   - Live holds the Set in effect; a Session (one per input goroutine)
 //     applies it, swaps in a new Set between two events, and remembers what
-//     a pure function cannot: the notes each map started, so that a reload
-//     releases the notes of the maps that changed and never leaves one
-//     stuck, and the positions of latching toggles.
+//     a pure function cannot: the notes each map started and the sustain
+//     pedals it holds, so that a reload releases those of the maps that
+//     changed and never leaves a note stuck, and the positions of latching
+//     toggles.
 //
 // Apply leaves Frame and Seq at 0: the caller stamps them (for a
 // timetagged OSC bundle, from Event.Due).

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -64,9 +65,19 @@ func buildIndex(src []byte) posIndex {
 	p.Reset(src)
 	arrays := map[string]int{} // array-of-tables path → elements so far
 	cur := ""
+	// Line starts, so a position costs a binary search rather than a scan
+	// from the top (unstable.Parser.Shape scans, which is quadratic over a
+	// large file).
+	lines := []int{0}
+	for i, b := range src {
+		if b == '\n' {
+			lines = append(lines, i+1)
+		}
+	}
 	pos := func(r unstable.Range) position {
-		s := p.Shape(r)
-		return position{s.Start.Line, s.Start.Column}
+		off := int(r.Offset)
+		i := sort.Search(len(lines), func(i int) bool { return lines[i] > off }) - 1
+		return position{i + 1, off - lines[i] + 1}
 	}
 	for p.NextExpression() {
 		e := p.Expression()

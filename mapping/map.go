@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"math"
 	"path"
 	"strings"
@@ -20,7 +21,6 @@ func bit(k controllers.Kind) kindMask { return 1 << k }
 const (
 	noteKinds     = kindMask(1<<controllers.NoteOn | 1<<controllers.NoteOff)
 	numberedKinds = noteKinds | 1<<controllers.Control | 1<<controllers.Program | 1<<controllers.PolyPressure
-	midiKinds     = kindMask(1<<controllers.OSC-1) &^ 1 // every kind but none and osc
 )
 
 // action is what a target does.
@@ -106,6 +106,8 @@ type rule struct {
 	device  string // lower-case substring; "" = any
 	addr    []byte // OSC address pattern; nil = any
 	literal bool   // addr holds no pattern characters
+	prefix  []byte // addr up to its first pattern character: a quick reject
+	nseg    int    // addr's segment count
 	chLo    uint8
 	chHi    uint8
 	noteLo  uint8
@@ -192,32 +194,34 @@ func (m *Map) apply(ev *controllers.Event, device string, latches []uint64, dst 
 	}
 	if ev.Kind != controllers.OSC {
 		for _, i := range m.byKind[ev.Kind] {
-			if dst, final = m.fire(i, ev, device, latches, dst); final {
+			if dst, final = m.fire(i, ev, nil, device, latches, dst); final {
 				return dst, true
 			}
 		}
 		return dst, false
 	}
-	addr := ev.Addr[:min(int(ev.AddrLen), len(ev.Addr))]
-	if hasPatternChars(addr) {
+	a := oscAddr{b: ev.Addr[:min(int(ev.AddrLen), len(ev.Addr))]}
+	a.pattern = hasPatternChars(a.b)
+	a.nseg = countSegments(a.b)
+	if a.pattern {
 		// The client sent a pattern: OSC semantics match it against every
 		// rule's literal address. Checked first, so a malformed one
 		// matches nothing.
-		if checkPattern(addr) != "" {
+		if checkPattern(a.b) != "" {
 			return dst, false
 		}
 		for i := range m.rules {
 			if m.rules[i].kinds&bit(controllers.OSC) == 0 {
 				continue
 			}
-			if dst, final = m.fire(uint16(i), ev, device, latches, dst); final {
+			if dst, final = m.fire(uint16(i), ev, &a, device, latches, dst); final {
 				return dst, true
 			}
 		}
 		return dst, false
 	}
 	// Rules with this exact address and pattern rules, merged in file order.
-	exact := m.exact[string(addr)] // no allocation: the compiler does not copy for a map index
+	exact := m.exact[string(a.b)] // no allocation: the compiler does not copy for a map index
 	pat := m.pattern
 	for len(exact) > 0 || len(pat) > 0 {
 		var i uint16
@@ -226,11 +230,18 @@ func (m *Map) apply(ev *controllers.Event, device string, latches []uint64, dst 
 		} else {
 			i, pat = pat[0], pat[1:]
 		}
-		if dst, final = m.fire(i, ev, device, latches, dst); final {
+		if dst, final = m.fire(i, ev, &a, device, latches, dst); final {
 			return dst, true
 		}
 	}
 	return dst, false
+}
+
+// oscAddr is an incoming OSC address, examined once per event.
+type oscAddr struct {
+	b       []byte
+	pattern bool // the client sent a pattern
+	nseg    int
 }
 
 // input is what a rule reads from an event.
@@ -243,9 +254,9 @@ type input struct {
 }
 
 // fire applies rule i if it matches ev.
-func (m *Map) fire(i uint16, ev *controllers.Event, device string, latches []uint64, dst []proto.Command) ([]proto.Command, bool) {
+func (m *Map) fire(i uint16, ev *controllers.Event, a *oscAddr, device string, latches []uint64, dst []proto.Command) ([]proto.Command, bool) {
 	r := &m.rules[i]
-	if !r.matches(ev, device) {
+	if !r.matches(ev, a, device) {
 		return dst, false
 	}
 	in, ok := r.read(ev)
@@ -268,8 +279,9 @@ func (m *Map) fire(i uint16, ev *controllers.Event, device string, latches []uin
 	return dst, r.final
 }
 
-// matches checks everything but the value filter.
-func (r *rule) matches(ev *controllers.Event, device string) bool {
+// matches checks everything but the value filter; a is the examined
+// address of an OSC event.
+func (r *rule) matches(ev *controllers.Event, a *oscAddr, device string) bool {
 	if r.kinds&bit(ev.Kind) == 0 {
 		return false
 	}
@@ -278,30 +290,20 @@ func (r *rule) matches(ev *controllers.Event, device string) bool {
 	}
 	switch ev.Kind {
 	case controllers.OSC:
-		if r.addr != nil {
-			addr := ev.Addr[:min(int(ev.AddrLen), len(ev.Addr))]
-			switch {
-			case hasPatternChars(addr):
-				// An incoming pattern matches literal rule addresses; a rule
-				// pattern only matches the very same pattern text.
-				if r.literal {
-					if !matchAddress(addr, r.addr) {
-						return false
-					}
-				} else if string(addr) != string(r.addr) {
-					return false
-				}
-			case r.literal:
-				if string(addr) != string(r.addr) {
-					return false
-				}
-			default:
-				if !matchAddress(r.addr, addr) {
-					return false
-				}
+		switch {
+		case r.addr == nil:
+			return true
+		case a.pattern:
+			// An incoming pattern matches literal rule addresses; a rule
+			// pattern only matches the very same pattern text.
+			if r.literal {
+				return matchAddress(a.b, r.addr)
 			}
+			return string(a.b) == string(r.addr)
+		case r.literal:
+			return string(a.b) == string(r.addr)
 		}
-		return true
+		return a.nseg == r.nseg && bytes.HasPrefix(a.b, r.prefix) && matchAddress(r.addr, a.b)
 	case controllers.NoteOn, controllers.NoteOff, controllers.PolyPressure:
 		if ev.Number < r.noteLo || ev.Number > r.noteHi {
 			return false

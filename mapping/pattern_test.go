@@ -28,9 +28,9 @@ func TestMatchAddress(t *testing.T) {
 		{"/1/fader[!1-5]", "/1/fader6", true},
 		{"/1/fader[!1-5]", "/1/fader1", false},
 		{"/1/[ft]oggle1", "/1/toggle1", true},
-		{"/1/[-a]x", "/1/-x", true},  // leading '-' is literal
-		{"/1/[a-]x", "/1/-x", true},  // trailing '-' is literal
-		{"/1/[]a]x", "/1/]x", true},  // ']' right after '[' is a member
+		{"/1/[-a]x", "/1/-x", true}, // leading '-' is literal
+		{"/1/[a-]x", "/1/-x", true}, // trailing '-' is literal
+		{"/1/[]a]x", "/1/]x", true}, // ']' right after '[' is a member
 		{"/mod/{sine,osc1}/freq", "/mod/osc1/freq", true},
 		{"/mod/{sine,osc1}/freq", "/mod/sin/freq", false},
 		{"/mod/{sine,osc1}/freq", "/mod/sine1/freq", false},

@@ -39,16 +39,22 @@ func (l *Live) Load() *Set {
 // emptySet stands in for "no maps", so a zero Live works.
 var emptySet = &Set{}
 
-// heldNotes has one bit per channel and key.
-type heldNotes [16][2]uint64
+// heldNotes has one bit per channel and key, and one per channel whose
+// sustain pedal (controller 64) a map holds down.
+type heldNotes struct {
+	keys  [16][2]uint64
+	pedal uint16
+}
 
 // Session applies the Live Set to a stream of events and keeps what the
-// pure maps cannot: which notes each map started, and the positions of
-// latching toggles. When the Live Set changes, the Session swaps to it
-// between two events and sends note-offs for every note still held by a
-// map that was removed or changed, so a reload never leaves a note stuck;
-// notes held by maps that did not change keep sounding. Latches of changed
-// maps start again from off.
+// pure maps cannot: which notes each map started (and on which channels
+// it holds the sustain pedal down), and the positions of latching toggles.
+// When the Live Set changes, the Session swaps to it between two events and
+// sends note-offs for every note still held by a map that was removed or
+// changed, and a pedal-up where such a map left the pedal down, so a reload
+// never leaves a note stuck even when the new map no longer maps the key or
+// the pedal; notes held by maps that did not change keep sounding. Latches
+// of changed maps start again from off.
 //
 // A Session belongs to one goroutine (for example one per controller's
 // delivery goroutine); its methods must not be called concurrently.
@@ -101,14 +107,26 @@ func (s *Session) track(i int, cmds []proto.Command) {
 		ch, key := c.Channel&15, c.Key&127
 		switch c.Op {
 		case proto.OpNoteOn:
-			h[ch][key>>6] |= 1 << (key & 63)
+			h.keys[ch][key>>6] |= 1 << (key & 63)
 		case proto.OpNoteOff:
-			h[ch][key>>6] &^= 1 << (key & 63)
+			h.keys[ch][key>>6] &^= 1 << (key & 63)
+		case proto.OpControl:
+			if key == sustainCC {
+				if c.Value >= 0.5 {
+					h.pedal |= 1 << ch
+				} else {
+					h.pedal &^= 1 << ch
+				}
+			}
+		case proto.OpResetControllers:
+			for j := range s.held {
+				s.held[j].pedal &^= 1 << ch // the synth lifts the pedal
+			}
 		case proto.OpAllNotesOff, proto.OpAllSoundOff:
 			// The synth ends every note of the channel, whichever map
-			// started it.
+			// started it (the pedal stays down).
 			for j := range s.held {
-				s.held[j][ch] = [2]uint64{}
+				s.held[j].keys[ch] = [2]uint64{}
 			}
 		case proto.OpReset:
 			for j := range s.held {
@@ -154,8 +172,9 @@ func (s *Session) Sync(dst []proto.Command) []proto.Command {
 	return dst
 }
 
-// ReleaseAll appends a note-off for every note the Session's maps hold and
-// forgets them: for shutdown, or when the input that played them is gone.
+// ReleaseAll appends a note-off for every note the Session's maps hold (and
+// a pedal-up where they hold the sustain pedal) and forgets them: for
+// shutdown, or when the input that played them is gone.
 func (s *Session) ReleaseAll(dst []proto.Command) []proto.Command {
 	for i := range s.held {
 		dst = releaseAll(&s.held[i], dst)
@@ -167,8 +186,8 @@ func (s *Session) ReleaseAll(dst []proto.Command) []proto.Command {
 func (s *Session) Held() int {
 	n := 0
 	for i := range s.held {
-		for ch := range s.held[i] {
-			for _, w := range s.held[i][ch] {
+		for ch := range s.held[i].keys {
+			for _, w := range s.held[i].keys[ch] {
 				n += bits.OnesCount64(w)
 			}
 		}
@@ -176,14 +195,23 @@ func (s *Session) Held() int {
 	return n
 }
 
-// releaseAll appends note-offs for the notes in h and clears it.
+// sustainCC is the sustain pedal's controller number.
+const sustainCC = 64
+
+// releaseAll appends note-offs for the notes in h, then pedal-ups for the
+// channels whose pedal it holds, and clears it.
 func releaseAll(h *heldNotes, dst []proto.Command) []proto.Command {
-	for ch := range h {
-		for w := range h[ch] {
-			for b := h[ch][w]; b != 0; b &= b - 1 {
+	for ch := range h.keys {
+		for w := range h.keys[ch] {
+			for b := h.keys[ch][w]; b != 0; b &= b - 1 {
 				key := uint8(w*64 + bits.TrailingZeros64(b))
 				dst = append(dst, proto.Command{Op: proto.OpNoteOff, Channel: uint8(ch), Key: key})
 			}
+		}
+	}
+	for ch := uint8(0); ch < 16; ch++ {
+		if h.pedal&(1<<ch) != 0 {
+			dst = append(dst, proto.Command{Op: proto.OpControl, Channel: ch, Key: sustainCC})
 		}
 	}
 	*h = heldNotes{}

@@ -205,3 +205,32 @@ func TestSessionZeroLive(t *testing.T) {
 		t.Fatalf("empty live set produced %s", fmtCmds(got))
 	}
 }
+
+// A map that leaves the sustain pedal down and is then edited to no longer
+// map the pedal would leave every sustained note ringing: the swap lifts
+// the pedal it held.
+func TestSessionReleasesThePedalOfAChangedMap(t *testing.T) {
+	v1 := compileAs(t, "keys.toml", keysV1+"[[rule]]\ncc = 64\nto = { do = \"control\" }\n")
+	v2 := compileAs(t, "keys.toml", keysV1)
+	live := NewLive(NewSet(v1))
+	s := NewSession(live, nil)
+	s.Apply(midiEv(controllers.Control, 3, 64, 127), nil)
+	s.Apply(midiEv(controllers.NoteOn, 3, 60, 100), nil)
+	s.Apply(midiEv(controllers.NoteOff, 3, 60, 0), nil) // sustained by the pedal
+	if s.Held() != 0 {
+		t.Fatalf("held %d", s.Held())
+	}
+	live.Store(NewSet(v2))
+	if got := fmtCmds(s.Sync(nil)); got != "control ch3 k64 0" {
+		t.Fatalf("swap: %s", got)
+	}
+	// A pedal that was lifted needs nothing.
+	live.Store(NewSet(v1))
+	s.Sync(nil)
+	s.Apply(midiEv(controllers.Control, 3, 64, 127), nil)
+	s.Apply(midiEv(controllers.Control, 3, 64, 0), nil)
+	live.Store(NewSet(v2))
+	if got := fmtCmds(s.Sync(nil)); got != "" {
+		t.Fatalf("lifted pedal: %s", got)
+	}
+}

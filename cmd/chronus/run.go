@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/chronus-audio/chronus/recorder"
+
 	"github.com/spf13/cobra"
 
 	"github.com/chronus-audio/chronus/dsp"
@@ -25,6 +27,10 @@ type runOptions struct {
 	bendRange float64
 	noSpare   bool
 	duration  time.Duration
+	record    string
+	recDir    string
+	recFormat string
+	inputs    inputFlags
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -48,6 +54,10 @@ func newRunCmd(a *app) *cobra.Command {
 	f.Float64Var(&o.bendRange, "bend-range", 2, "pitch-bend range in semitones")
 	f.BoolVar(&o.noSpare, "no-spare", false, "do not keep a pre-started spare worker (slower recovery, one process fewer)")
 	f.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until SIGINT or SIGTERM)")
+	f.StringVar(&o.record, "record", "", "record from the start to this WAV file (a .mid of the take goes beside it)")
+	f.StringVar(&o.recDir, "recordings", "recordings", "directory for recordings started over OSC or MIDI")
+	f.StringVar(&o.recFormat, "record-format", "f32", "recording format: s16, s24 or f32")
+	o.inputs.register(f)
 	return cmd
 }
 
@@ -83,6 +93,23 @@ func runInstrument(cmd *cobra.Command, a *app, o runOptions) error {
 	info := out.Info()
 	log.Info().Str("output", string(info.Backend)).Str("device", info.Device).Float64("rate", info.SampleRate).
 		Int("buffer", info.FramesPerBuffer).Dur("latency", info.Latency).Msg("Chronus is playing.")
+
+	format, err := recorder.ParseFormat(o.recFormat)
+	if err != nil {
+		return usageError{err}
+	}
+	recs := &recordings{eng: eng, dir: o.recDir, format: format, log: log}
+	defer recs.stop()
+	if o.record != "" {
+		if err := recs.start(o.record); err != nil {
+			return fmt.Errorf("start recording: %w", err)
+		}
+	}
+	p, err := startPlayer(cmd.Context(), a, eng, recs, o.inputs)
+	if err != nil {
+		return err
+	}
+	defer p.close()
 
 	var deadline <-chan time.Time
 	if o.duration > 0 {
