@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -32,6 +33,9 @@ type player struct {
 	cmds   []proto.Command
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// frameAt's clock anchor (dispatch goroutine only).
+	anchorFrame uint64
+	anchorNs    int64
 }
 
 func startPlayer(ctx context.Context, a *app, eng *engine.Engine, recs *recordings, f inputFlags) (*player, error) {
@@ -153,18 +157,24 @@ func (p *player) send(cmds []proto.Command, ev *controllers.Event) {
 }
 
 // frameAt converts a wall-clock time to the output frame that plays then.
+// It keeps one anchor (a frame and the CLOCK_MONOTONIC time it played) and
+// counts forward at the sample rate, re-anchoring only when the device clock
+// has drifted more than 2 ms from the prediction: so two timetags 250 ms
+// apart land 12000 frames apart, not 12000 plus the callback's jitter.
 func (p *player) frameAt(t time.Time) uint64 {
 	frames, at := p.eng.PlayPosition() // at: CLOCK_MONOTONIC ns of the last callback
-	now := time.Now()
+	rate := p.eng.SampleRate()
+	if p.anchorNs == 0 || math.Abs(float64(p.anchorFrame)+float64(at-p.anchorNs)*rate/1e9-float64(frames)) > 0.002*rate {
+		p.anchorFrame, p.anchorNs = frames, at
+	}
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	// The frame playing now, then forward to t.
-	ahead := float64(ts.Nano()-at)/1e9 + t.Sub(now).Seconds()
-	f := float64(frames) + ahead*p.eng.SampleRate()
+	due := ts.Nano() + int64(time.Until(t))
+	f := float64(p.anchorFrame) + float64(due-p.anchorNs)*rate/1e9
 	if f < 0 {
 		return 0
 	}
-	return uint64(f)
+	return uint64(math.Round(f))
 }
 
 // hostOp runs a command that is not for the synth.
