@@ -17,6 +17,11 @@ type Tap struct {
 	tail    atomic.Uint64 // frames read (consumer)
 	dropped atomic.Uint64 // frames that did not fit
 	on      atomic.Bool
+	// played counts every frame handed to Write, captured or not: with the
+	// engine's callback writing every buffer it plays, it is the engine's
+	// frame position. from is the first frame EnableFrom wants.
+	played atomic.Uint64
+	from   atomic.Uint64
 }
 
 // NewTap makes a tap holding capacity frames (rounded up to a power of two).
@@ -32,15 +37,36 @@ func NewTap(capacity int) *Tap {
 // Enabling discards anything left from an earlier capture.
 func (t *Tap) Enable(on bool) {
 	if on {
+		t.from.Store(0)
 		t.tail.Store(t.head.Load())
 	}
 	t.on.Store(on)
 }
 
+// EnableFrom starts capturing at engine frame frame exactly (the frame
+// position PlayPosition counts): the first frame the consumer reads is that
+// one, so a recording can start sample-accurately at a frame chosen a little
+// ahead. A frame already played starts the capture with the next buffer.
+// Normal goroutines only; discards anything left from an earlier capture.
+func (t *Tap) EnableFrom(frame uint64) {
+	t.on.Store(false)
+	t.from.Store(frame)
+	t.tail.Store(t.head.Load())
+	t.on.Store(true)
+}
+
 // Write appends one buffer. Audio thread only; never blocks or allocates.
 func (t *Tap) Write(left, right []float32) {
+	at := t.played.Add(uint64(len(left))) - uint64(len(left))
 	if !t.on.Load() {
 		return
+	}
+	if from := t.from.Load(); at < from {
+		skip := from - at
+		if skip >= uint64(len(left)) {
+			return
+		}
+		left, right = left[skip:], right[skip:]
 	}
 	h := t.head.Load()
 	free := uint64(len(t.buf)/2) - (h - t.tail.Load())

@@ -34,6 +34,9 @@ type Options struct {
 	// data chunk passes this size (default and maximum: the WAV limit,
 	// just under 4 GiB).
 	SplitBytes int64
+	// MaxFrames > 0 ends the recording by itself after that many frames
+	// (gaps included); Done is closed then.
+	MaxFrames int64
 	// Poll is how often the writer drains the source (default 10 ms).
 	Poll time.Duration
 	// OnEvent, if set, is told about gaps and errors (for logging), from
@@ -175,14 +178,22 @@ func (r *Recording) loop() {
 		case <-poll.C:
 		}
 		for {
-			n, gap := r.src.Read(buf)
+			want := len(buf) / 2
+			if r.opts.MaxFrames > 0 {
+				want = int(min(int64(want), r.opts.MaxFrames-r.Status().Frames))
+				if want == 0 {
+					r.finish(nil)
+					return
+				}
+			}
+			n, gap := r.src.Read(buf[:2*want])
 			if n > 0 && !r.write(buf[:2*n]) {
 				return
 			}
 			if gap > 0 && !r.fill(gap) {
 				return
 			}
-			if n < len(buf)/2 && gap == 0 {
+			if n < want && gap == 0 {
 				break
 			}
 		}
@@ -227,6 +238,9 @@ func (r *Recording) write(s []float32) bool {
 
 // fill writes gap frames of silence and reports the gap.
 func (r *Recording) fill(gap uint64) bool {
+	if r.opts.MaxFrames > 0 {
+		gap = min(gap, uint64(max(r.opts.MaxFrames-r.Status().Frames, 0)))
+	}
 	r.mu.Lock()
 	at := r.st.Frames
 	r.st.Dropped += gap

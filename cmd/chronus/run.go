@@ -7,6 +7,7 @@ import (
 	"github.com/chronus-audio/chronus/recorder"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/engine"
@@ -16,7 +17,8 @@ import (
 
 func init() { addSubcommand(newRunCmd) }
 
-type runOptions struct {
+// engineOptions configure the engine and its output (run and play).
+type engineOptions struct {
 	output    string
 	device    string
 	rate      float64
@@ -26,6 +28,59 @@ type runOptions struct {
 	voices    int
 	bendRange float64
 	noSpare   bool
+}
+
+func (o *engineOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.output, "output", "auto", "output: auto (PortAudio if a device works, else null), portaudio or null")
+	f.StringVar(&o.device, "device", "", "PortAudio output device: name substring or index (default: the system default)")
+	f.Float64Var(&o.rate, "rate", 48000, "sample rate in Hz")
+	f.IntVar(&o.buffer, "buffer", 0, "device buffer in frames (0: the host's choice; the null device uses 128)")
+	f.IntVar(&o.block, "block", 64, "internal block in frames, rendered by the workers")
+	f.IntVar(&o.lead, "lead", 2, "blocks the workers may render ahead of one device buffer")
+	f.IntVar(&o.voices, "voices", dsp.DefaultVoices, fmt.Sprintf("voices per worker (1..%d)", dsp.MaxVoices))
+	f.Float64Var(&o.bendRange, "bend-range", 2, "pitch-bend range in semitones")
+	f.BoolVar(&o.noSpare, "no-spare", false, "do not keep a pre-started spare worker (slower recovery, one process fewer)")
+}
+
+// openEngine starts the engine's workers and the output device. close
+// stops the device first (it calls the engine), then the workers.
+func openEngine(a *app, o engineOptions) (eng *engine.Engine, out device.Output, closeAll func(), err error) {
+	log := a.log
+	backend, err := device.ParseBackend(o.output)
+	if err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	eng, err = engine.New(engine.Config{
+		SampleRate: o.rate, BlockFrames: o.block, Lead: o.lead, Voices: o.voices,
+		BendRange: o.bendRange, NoSpare: o.noSpare, Log: log,
+	})
+	if err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	if err := eng.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	out, why, err := device.Open(device.Config{Backend: backend, Device: o.device, SampleRate: o.rate, FramesPerBuffer: o.buffer, Realtime: sched.DevicePriority}, eng)
+	if err != nil {
+		eng.Close()
+		return nil, nil, nil, fmt.Errorf("open the audio output: %w", err)
+	}
+	if why != nil {
+		log.Warn().Str("reason", why.Error()).Msg("No sound card could be opened, so Chronus plays on the null device; recording and control keep working.")
+	}
+	if err := out.Start(); err != nil {
+		out.Close()
+		eng.Close()
+		return nil, nil, nil, err
+	}
+	info := out.Info()
+	log.Info().Str("output", string(info.Backend)).Str("device", info.Device).Float64("rate", info.SampleRate).
+		Int("buffer", info.FramesPerBuffer).Dur("latency", info.Latency).Msg("Chronus is playing.")
+	return eng, out, func() { out.Close(); eng.Close() }, nil
+}
+
+type runOptions struct {
+	engineOptions
 	duration  time.Duration
 	record    string
 	recDir    string
@@ -44,15 +99,7 @@ func newRunCmd(a *app) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.output, "output", "auto", "output: auto (PortAudio if a device works, else null), portaudio or null")
-	f.StringVar(&o.device, "device", "", "PortAudio output device: name substring or index (default: the system default)")
-	f.Float64Var(&o.rate, "rate", 48000, "sample rate in Hz")
-	f.IntVar(&o.buffer, "buffer", 0, "device buffer in frames (0: the host's choice; the null device uses 128)")
-	f.IntVar(&o.block, "block", 64, "internal block in frames, rendered by the workers")
-	f.IntVar(&o.lead, "lead", 2, "blocks the workers may render ahead of one device buffer")
-	f.IntVar(&o.voices, "voices", dsp.DefaultVoices, fmt.Sprintf("voices per worker (1..%d)", dsp.MaxVoices))
-	f.Float64Var(&o.bendRange, "bend-range", 2, "pitch-bend range in semitones")
-	f.BoolVar(&o.noSpare, "no-spare", false, "do not keep a pre-started spare worker (slower recovery, one process fewer)")
+	o.engineOptions.register(f)
 	f.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until SIGINT or SIGTERM)")
 	f.StringVar(&o.record, "record", "", "record from the start to this WAV file (a .mid of the take goes beside it)")
 	f.StringVar(&o.recDir, "recordings", "recordings", "directory for recordings started over OSC or MIDI")
@@ -63,36 +110,11 @@ func newRunCmd(a *app) *cobra.Command {
 
 func runInstrument(cmd *cobra.Command, a *app, o runOptions) error {
 	log := a.log
-	backend, err := device.ParseBackend(o.output)
+	eng, out, closeAll, err := openEngine(a, o.engineOptions)
 	if err != nil {
-		return usageError{err}
-	}
-	eng, err := engine.New(engine.Config{
-		SampleRate: o.rate, BlockFrames: o.block, Lead: o.lead, Voices: o.voices,
-		BendRange: o.bendRange, NoSpare: o.noSpare, Log: log,
-	})
-	if err != nil {
-		return usageError{err}
-	}
-	if err := eng.Start(); err != nil {
 		return err
 	}
-	defer eng.Close()
-
-	out, why, err := device.Open(device.Config{Backend: backend, Device: o.device, SampleRate: o.rate, FramesPerBuffer: o.buffer, Realtime: sched.DevicePriority}, eng)
-	if err != nil {
-		return fmt.Errorf("open the audio output: %w", err)
-	}
-	if why != nil {
-		log.Warn().Str("reason", why.Error()).Msg("No sound card could be opened, so Chronus plays on the null device; recording and control keep working.")
-	}
-	defer out.Close() // runs before eng.Close: the device stops calling the engine first
-	if err := out.Start(); err != nil {
-		return err
-	}
-	info := out.Info()
-	log.Info().Str("output", string(info.Backend)).Str("device", info.Device).Float64("rate", info.SampleRate).
-		Int("buffer", info.FramesPerBuffer).Dur("latency", info.Latency).Msg("Chronus is playing.")
+	defer closeAll()
 
 	format, err := recorder.ParseFormat(o.recFormat)
 	if err != nil {
