@@ -20,6 +20,34 @@
 // snapshot of its synth at a block boundary, loads it into a pre-started spare,
 // the audio thread replays the commands since, the spare catches up faster
 // than real time and joins as standby once its block checksums match.
+//
+// Detection. The audio callback never waits for it: a block the active
+// worker does not have is taken from the standby in the same callback. The
+// supervisor learns of a death from the worker's render thread itself: the
+// thread registers a word in shared memory with set_tid_address, so the
+// kernel clears it and wakes a watcher the moment the thread ends, about
+// 0.1 ms after a SIGKILL, where the whole process only becomes waitable
+// (cmd.Wait, the backstop) after its address space is torn down, ~1 ms
+// later. A hang is a heartbeat older than Config.HangTimeout while work is
+// pending, confirmed from /proc: a stopped worker, one that uses CPU without
+// beating, or one asleep with work; a worker that is runnable but gets no
+// CPU (a busy VM) is given 25 times longer, since it is not at fault.
+//
+// Crash loops and total loss. New workers that fail before they play are
+// restarted with a doubling back-off; after Config.MaxFailedStarts in a row
+// (or Config.MaxRestarts within Config.RestartWindow) the engine gives up
+// respawning, plays on the healthy worker alone and says so (an error log,
+// Stats.Degraded). If no worker is left, two fresh ones start from scratch
+// (Stats.ColdStarts): silence until they caught up, and held notes are lost.
+//
+// Real time. The device thread and each worker's render thread run in
+// SCHED_FIFO where permitted (package sched has the priorities and why).
+// A worker runs all its threads real-time, because a Go thread returning
+// from a system call gets its P back through other threads of its process;
+// for the same reason Start raises GOMAXPROCS (MinProcs), so that the
+// engine's real-time threads find an idle P. No goroutine here exits while
+// locked to its thread: that would destroy the thread, and the kernel would
+// kill every child forked from it with PR_SET_PDEATHSIG (sched.Release).
 package engine
 
 import (
@@ -317,35 +345,16 @@ func (e *Engine) Render(left, right []float32) {
 				// the same audio, so nothing is lost.
 				if rt.active >= 0 {
 					e.suspect[rt.active].Store(true)
-					if w := e.slots[rt.active].Load(); w != nil {
-						dbgMiss.block.Store(b)
-						dbgMiss.next.Store(w.reg.u64(offNext).Load())
-						dbgMiss.age.Store(monoNow() - w.reg.i64(offBeat).Load())
-						dbgMiss.allowed.Store(w.reg.u64(offAllowed).Load())
-						dbgMiss.pid.Store(uint64(w.pid))
-						dbgMiss.at.Store(monoNow())
-						dbgMiss.n.Add(1)
-					}
 				}
 				rt.active, rt.standby = rt.standby, -1
 				e.stats.failovers.Add(1)
 				e.stats.failoverNs.Store(monoNow())
 			} else {
-				for _, i := range [2]int32{rt.active, rt.standby} {
-					if i >= 0 {
-						if w := e.slots[i].Load(); w != nil {
-							dbgUnder.block.Store(b)
-							dbgUnder.next.Store(w.reg.u64(offNext).Load())
-							dbgUnder.age.Store(monoNow() - w.reg.i64(offBeat).Load())
-							dbgUnder.allowed.Store(w.reg.u64(offAllowed).Load())
-						}
-					}
-				}
-				dbgUnder.n.Add(1)
 				clear(left[pos : pos+m])
 				clear(right[pos : pos+m])
 				e.stats.underruns.Add(1)
 				e.stats.underrunFrame.Store(rt.play)
+				e.stats.underrunAt.Store(t0)
 			}
 		}
 		rt.play += uint64(m)
@@ -567,6 +576,7 @@ type counters struct {
 	frames        atomic.Uint64
 	underruns     atomic.Uint64
 	underrunFrame atomic.Uint64 // frame of the last underrun
+	underrunAt    atomic.Int64  // monoNow at the callback of the last underrun
 	failovers     atomic.Uint64
 	failoverNs    atomic.Int64
 	late          atomic.Uint64
@@ -607,7 +617,11 @@ func (c *counters) callback(ns int64) {
 type Stats struct {
 	Frames    uint64 // frames the callback delivered
 	Underruns uint64 // blocks neither worker had in time: played as silence
-	Failovers uint64 // times the standby took over from the active worker
+	// LastUnderrunFrame and LastUnderrunMono locate the last underrun: the
+	// frame, and the CLOCK_MONOTONIC ns of its callback (0 = none).
+	LastUnderrunFrame uint64
+	LastUnderrunMono  int64
+	Failovers         uint64 // times the standby took over from the active worker
 	// LateCommands had an absolute frame the workers could no longer
 	// honour; they were played as soon as possible instead.
 	LateCommands uint64
@@ -632,6 +646,7 @@ type Stats struct {
 	LastRespawn                           time.Duration
 	CallbackP50, CallbackP99, CallbackMax time.Duration // histogram bucket upper bounds, and the exact maximum
 	Active, Standby                       string        // worker names ("" = none)
+	ActivePID, StandbyPID                 int           // their process ids (0 = none)
 	Workers                               int           // worker processes in use, spare included
 }
 
@@ -639,6 +654,7 @@ type Stats struct {
 func (e *Engine) Stats() Stats {
 	s := Stats{
 		Frames: e.stats.frames.Load(), Underruns: e.stats.underruns.Load(),
+		LastUnderrunFrame: e.stats.underrunFrame.Load(), LastUnderrunMono: e.stats.underrunAt.Load(),
 		Failovers: e.stats.failovers.Load(), LateCommands: e.stats.late.Load(),
 		BusyDrops: e.stats.busy.Load(), RingFull: e.stats.ringFull.Load(),
 		Mismatches: e.stats.mismatches.Load(), Respawns: e.stats.respawns.Load(),
@@ -672,12 +688,12 @@ func (e *Engine) Stats() Stats {
 	}
 	if a := e.pubActive.Load(); a >= 0 {
 		if w := e.slots[a].Load(); w != nil {
-			s.Active = w.name
+			s.Active, s.ActivePID = w.name, w.pid
 		}
 	}
 	if b := e.pubStandby.Load(); b >= 0 {
 		if w := e.slots[b].Load(); w != nil {
-			s.Standby = w.name
+			s.Standby, s.StandbyPID = w.name, w.pid
 		}
 	}
 	for i := range e.slots {
@@ -687,10 +703,3 @@ func (e *Engine) Stats() Stats {
 	}
 	return s
 }
-
-type dbgRec struct {
-	n, block, next, allowed, pid atomic.Uint64
-	age, at                      atomic.Int64
-}
-
-var dbgMiss, dbgUnder dbgRec

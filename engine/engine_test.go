@@ -10,7 +10,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/engine/device"
 	"github.com/chronus-audio/chronus/engine/proto"
 	"github.com/chronus-audio/chronus/engine/sched"
@@ -66,33 +65,16 @@ func sortStable(cs []proto.Command) {
 // reference renders the script in-process, block by block, the way a worker
 // applies it.
 func reference(t testing.TB, cs []proto.Command, frames int, bf int) []float32 {
-	s, err := dsp.New(dsp.Config{SampleRate: testRate, Voices: 64, BendRange: 2})
+	t.Helper()
+	out, err := Reference(Config{SampleRate: testRate, BlockFrames: bf}, cs, frames)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pt paramTable
-	out := make([]float32, 0, 2*frames)
-	l, r := make([]float32, bf), make([]float32, bf)
-	next := 0
-	for b := 0; len(out) < 2*frames; b++ {
-		end := uint64((b+1)*bf + s.Latency())
-		for next < len(cs) && cs[next].Frame < end {
-			c := cs[next]
-			if ev, ok := pt.event(&c); ok {
-				s.Schedule(ev)
-			}
-			next++
-		}
-		s.Render(l, r)
-		for i := range l {
-			out = append(out, l[i], r[i])
-		}
-	}
-	return out[:2*frames]
+	return out
 }
 
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	e    *Engine
 	out  device.Output
 	mu   sync.Mutex
@@ -108,24 +90,49 @@ func testLogger(t testing.TB) zerolog.Logger {
 	return zerolog.Nop()
 }
 
-func startHarness(t *testing.T, cfg Config, period int) *harness {
+// startHarness starts an engine on the null device with a capture of its
+// tap; seconds sizes the capture. before runs between New and Start.
+// testLead is the worker lead the tests use (see startHarnessOn).
+const testLead = 6
+
+func startHarness(t testing.TB, cfg Config, period int, seconds float64, before ...func(*Engine)) *harness {
+	t.Helper()
+	return startHarnessOn(t, cfg, func(e *Engine) (device.Output, error) {
+		return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority}, e)
+	}, seconds, before...)
+}
+
+// startHarnessOn is startHarness on the output that open returns.
+func startHarnessOn(t testing.TB, cfg Config, open func(*Engine) (device.Output, error), seconds float64, before ...func(*Engine)) *harness {
 	t.Helper()
 	cfg.SampleRate = testRate
+	if _, isTest := t.(*testing.T); isTest && cfg.Lead == 0 {
+		// Tests check that failover, respawn and replay lose no sample. A
+		// busy 2-core VM can stall every process for several ms (the noise
+		// floor in ENGINE-FACTS), which would show up as underruns that say
+		// nothing about that logic; 6 blocks (8 ms) of slack keep it out.
+		// Benchmarks run the default lead and report underruns as measured.
+		cfg.Lead = testLead
+	}
 	cfg.WorkerCommand = testWorkerCommand
 	cfg.Log = testLogger(t)
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range before {
+		f(e)
+	}
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// Preallocated: growing it would make garbage in the process that runs
 	// the callback, and GC pauses there are what a test should not measure.
-	h := &harness{t: t, e: e, stop: make(chan struct{}), got: make([]float32, 0, 2*testRate*20)}
+	h := &harness{t: t, e: e, stop: make(chan struct{}), got: make([]float32, 0, int(2*testRate*(seconds+2)))}
 	e.Tap().Enable(true)
-	out, err := device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority}, e)
+	out, err := open(e)
 	if err != nil {
+		e.Close()
 		t.Fatal(err)
 	}
 	h.out = out
@@ -169,27 +176,43 @@ func (h *harness) close() {
 	h.e.Close()
 }
 
-// feed sends each command about 150 ms before its frame plays, the way a
+// feed sends each command about a second before its frame plays, the way a
 // sequencer or a timetagged OSC bundle would, and returns when all are sent.
+// A second is far more than the engine needs; it keeps a test that is
+// starved of CPU for a while from sending commands too late to honour.
 func (h *harness) feed(cs []proto.Command, during func(frame uint64)) {
-	for i := 0; i < len(cs); {
-		played, _ := h.e.PlayPosition()
-		for i < len(cs) && cs[i].Frame < played+7200 {
-			if err := h.e.Send(cs[i]); err != nil {
-				h.t.Fatalf("send: %v", err)
-			}
-			i++
-		}
+	h.feedUntil(cs, func(played uint64) bool {
 		if during != nil {
 			during(played)
+		}
+		return false
+	})
+}
+
+// feedUntil is feed that stops early when during returns true. It returns
+// how many commands it sent and the frame played when it stopped.
+func (h *harness) feedUntil(cs []proto.Command, during func(frame uint64) bool) (sent int, played uint64) {
+	for {
+		played, _ = h.e.PlayPosition()
+		for sent < len(cs) && cs[sent].Frame < played+feedAhead {
+			if err := h.e.Send(cs[sent]); err != nil {
+				h.t.Fatalf("send: %v", err)
+			}
+			sent++
+		}
+		if sent == len(cs) || during(played) {
+			return sent, played
 		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
+// feedAhead is how far ahead of the play position commands are sent.
+const feedAhead = testRate
+
 // waitFrames waits until the tap captured at least n frames.
 func (h *harness) waitFrames(n int) []float32 {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Duration(n)*time.Second/testRate + 60*time.Second)
 	for {
 		h.mu.Lock()
 		got := len(h.got) / 2
@@ -240,12 +263,12 @@ func (h *harness) waitStandby(timeout time.Duration) {
 	}
 }
 
-// waitRespawns waits until n respawns completed.
-func (h *harness) waitRespawns(n uint64, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for h.e.Stats().Respawns < n {
+// waitRedundant waits until the engine recovered from the kill of prev.
+func (h *harness) waitRedundant(prev int) {
+	deadline := time.Now().Add(30 * time.Second)
+	for !h.redundant(prev) {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("fewer than %d respawns after %v: %+v", n, timeout, h.e.Stats())
+			h.t.Fatalf("the engine did not recover from the loss of %d: %+v", prev, h.e.Stats())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -262,7 +285,7 @@ func (h *harness) redundant(prev int) bool {
 	return a != 0 && b != 0 && a != prev && b != prev && !alive(prev) && alive(a) && alive(b)
 }
 
-func compare(t *testing.T, got, want []float32) {
+func compare(t testing.TB, got, want []float32) {
 	t.Helper()
 	for i := range want {
 		if got[i] != want[i] {
@@ -281,7 +304,7 @@ func compare(t *testing.T, got, want []float32) {
 
 func TestLockstepMatchesReference(t *testing.T) {
 	cs := script(2, 1)
-	h := startHarness(t, Config{}, 128)
+	h := startHarness(t, Config{}, 128, 3)
 	h.feed(cs, nil)
 	frames := int(cs[len(cs)-1].Frame) + testRate/2
 	got := h.waitFrames(frames)
@@ -292,8 +315,9 @@ func TestLockstepMatchesReference(t *testing.T) {
 }
 
 type fault struct {
-	name   string
-	inject func(h *harness)
+	name     string
+	inject   func(h *harness)
+	wantHang bool // only the heartbeat can reveal it
 }
 
 func kill(h *harness, pid int, sig syscall.Signal) {
@@ -307,76 +331,125 @@ func kill(h *harness, pid int, sig syscall.Signal) {
 
 func TestFailoverLosesNoSample(t *testing.T) {
 	faults := []fault{
-		{"sigkill-active", func(h *harness) { kill(h, h.activePID(), syscall.SIGKILL) }},
-		{"sigstop-active", func(h *harness) { kill(h, h.activePID(), syscall.SIGSTOP) }},
-		{"sigkill-standby", func(h *harness) { kill(h, h.standbyPID(), syscall.SIGKILL) }},
+		{"sigkill-active", func(h *harness) { kill(h, h.activePID(), syscall.SIGKILL) }, false},
+		{"sigstop-active", func(h *harness) { kill(h, h.activePID(), syscall.SIGSTOP) }, false},
+		{"sigkill-standby", func(h *harness) { kill(h, h.standbyPID(), syscall.SIGKILL) }, false},
+		{"sigstop-standby", func(h *harness) { kill(h, h.standbyPID(), syscall.SIGSTOP) }, true},
+		{"spin-standby", func(h *harness) { h.e.slots[h.e.pubStandby.Load()].Load().reg.u64(offCrash).Store(3) }, true},
 		{"kill-both-in-turn", func(h *harness) {
 			first := h.activePID()
 			kill(h, first, syscall.SIGKILL)
-			h.waitRespawns(1, 2*time.Second)
+			h.waitRedundant(first)
 			second := h.activePID()
 			if second == first {
 				h.t.Fatal("the killed worker is still active after a respawn")
 			}
 			kill(h, second, syscall.SIGKILL)
-		}},
-		{"panic", func(h *harness) { h.e.slots[h.e.pubActive.Load()].Load().reg.u64(offCrash).Store(1) }},
-		{"segfault-in-cgo", func(h *harness) { h.e.slots[h.e.pubActive.Load()].Load().reg.u64(offCrash).Store(2) }},
+		}, false},
+		{"panic", func(h *harness) { h.e.slots[h.e.pubActive.Load()].Load().reg.u64(offCrash).Store(1) }, false},
+		{"segfault-in-cgo", func(h *harness) { h.e.slots[h.e.pubActive.Load()].Load().reg.u64(offCrash).Store(2) }, false},
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			cs := script(2, 2)
-			h := startHarness(t, Config{}, 128)
+			h := startHarness(t, Config{}, 128, 3)
 			done := false
 			h.feed(cs, func(played uint64) {
-				if !done && played > testRate*3/4 {
+				if !done && played > testRate*3/4 && h.redundant(0) {
 					done = true
 					f.inject(h)
 				}
 			})
+			if !done {
+				t.Fatal("the engine never had two workers in sync to inject the fault into")
+			}
 			frames := int(cs[len(cs)-1].Frame) + testRate/2
 			got := h.waitFrames(frames)
 			compare(t, got, reference(t, cs, frames, 64))
 			st := h.e.Stats()
-			if st.Underruns != 0 {
-				t.Fatalf("underruns: %+v", st)
+			if st.Underruns != 0 || st.Mismatches != 0 || st.LateCommands != 0 {
+				t.Fatalf("stats %+v", st)
 			}
-			h.waitStandby(3 * time.Second)
+			h.waitStandby(30 * time.Second)
+			if f.wantHang && h.e.Stats().Hangs == 0 {
+				t.Fatalf("the hung standby was not detected as hung: %+v", h.e.Stats())
+			}
 			t.Logf("stats after %s: %+v", f.name, h.e.Stats())
 		})
 	}
 }
 
+// TestHundredKills kills 100 random workers (active or standby) under a
+// steady command load, each once the engine recovered from the one before,
+// and checks the output sample for sample, and that every resource the
+// respawns used was returned.
 func TestHundredKills(t *testing.T) {
-	cs := script(8, 3)
-	h := startHarness(t, Config{MaxRestarts: 1000}, 128)
+	const kills = 100
+	cs := script(60, 3) // far longer than needed: the test stops after the kills
+	h := startHarness(t, Config{MaxRestarts: 1000}, 128, 60)
 	rng := rand.New(rand.NewSource(4))
-	kills, prev := 0, 0
+	h.waitRedundant(0)
+	h.waitWorkers(3)
+	before := takeResources(t)
+	n, prev := 0, 0
 	last := time.Now()
-	h.feed(cs, func(played uint64) {
+	sent, played := h.feedUntil(cs, func(played uint64) bool {
 		// Kill only once the previous kill is fully repaired: two kills
 		// within one respawn leave nothing to play, by design.
-		if kills < 100 && played > testRate/2 && time.Since(last) > 40*time.Millisecond && h.redundant(prev) {
+		if n < kills && played > testRate/2 && time.Since(last) > 40*time.Millisecond && h.redundant(prev) {
 			pid := h.standbyPID()
 			if rng.Intn(2) == 0 {
 				pid = h.activePID()
 			}
 			if pid != 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
-				kills++
+				n++
 				prev = pid
 				last = time.Now()
 			}
 		}
+		return n == kills && h.redundant(prev)
 	})
-	frames := int(cs[len(cs)-1].Frame) + testRate/2
+	if n < kills {
+		t.Fatalf("only %d kills happened in the script's %d s", n, len(cs))
+	}
+	frames := int(played) + testRate/2
 	got := h.waitFrames(frames)
 	st := h.e.Stats()
-	t.Logf("%d kills: %+v", kills, st)
-	compare(t, got, reference(t, cs, frames, 64))
-	if kills < 100 {
-		t.Fatalf("only %d kills happened in the script's time", kills)
+	t.Logf("%d kills: %+v", n, st)
+	compare(t, got, reference(t, cs[:sent], frames, 64))
+	if st.Underruns != 0 || st.Mismatches != 0 || st.LateCommands != 0 || st.ColdStarts != 0 {
+		t.Fatalf("stats %+v", st)
 	}
-	if st.Underruns != 0 {
-		t.Fatalf("underruns: %+v", st)
+	if st.Respawns < kills {
+		t.Fatalf("%d respawns after %d kills", st.Respawns, kills)
+	}
+	// Every resource of the dead workers is returned once the engine is
+	// back to three workers and the reaping finished.
+	h.waitWorkers(3)
+	h.e.reaping.Wait()
+	after := takeResources(t)
+	if after != before {
+		t.Fatalf("resources after %d respawns %+v, before %+v", st.Respawns, after, before)
+	}
+}
+
+// waitWorkers waits until the engine runs n worker processes (spare
+// included) and none is starting.
+func (h *harness) waitWorkers(n int) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ready := 0
+		for i := range h.e.slots {
+			if w := h.e.slots[i].Load(); w != nil && alive(w.pid) {
+				ready++
+			}
+		}
+		if ready == n && h.e.Stats().Workers == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the engine runs %d workers, want %d: %+v", ready, n, h.e.Stats())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

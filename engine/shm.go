@@ -71,6 +71,11 @@ const (
 	offVoicesOn   = 21 * line // W: active voices after the last block
 	offTID        = 22 * line // W: thread id of the render thread (for the hang probe)
 	offSnapBase   = 23 * line // W/E: the snapshot's frame base (see worker.base)
+	// offAlive (uint32): the render thread's id while it lives. The worker
+	// registers it with set_tid_address, so the kernel zeroes it and
+	// FUTEX_WAKEs it the moment the thread ends, which is ~1 ms before the
+	// whole process is torn down and waitable (see deathWatch).
+	offAlive = 24 * line
 )
 
 // Worker modes.
@@ -152,7 +157,9 @@ func openRegion(fd int) (*region, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: map shared memory: %w", err)
 	}
-	_ = unix.Mlock(mem)
+	// No mlock here: the engine's mapping already locks these shared pages
+	// in memory, and a worker with locked memory takes longer to die, which
+	// delays noticing its death.
 	tmp := region{mem: mem}
 	if tmp.u64(offMagic).Load() != shmMagic {
 		unix.Munmap(mem)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -40,11 +41,16 @@ func RunWorker() error {
 
 	runtime.LockOSThread() // the render thread; never unlocked
 	// Best effort (the engine survives a late worker anyway): every thread
-	// real-time, the render thread one step above the Go runtime's helpers,
-	// which hand it its P back after each futex wait.
-	_ = sched.SetProcessFIFO(sched.WorkerPriority - 1)
-	_ = sched.SetFIFO(sched.WorkerPriority)
-	r.u64(offTID).Store(uint64(unix.Gettid()))
+	// real-time, below the playing workers' until this one has caught up
+	// (see loop and package sched).
+	_ = sched.SetProcessFIFO(sched.CatchUpHelperPriority)
+	_ = sched.SetFIFO(sched.CatchUpPriority)
+	tid := unix.Gettid()
+	r.u64(offTID).Store(uint64(tid))
+	// The death sentinel: the kernel clears this word and wakes its waiter
+	// when this thread ends, however the process dies.
+	r.u32(offAlive).Store(uint32(tid))
+	_, _, _ = unix.RawSyscall(unix.SYS_SET_TID_ADDRESS, uintptr(unsafe.Pointer(r.u32(offAlive))), 0, 0)
 	r.u64(offPID).Store(uint64(os.Getpid()))
 	w := &worker{r: r}
 	return w.loop()
@@ -71,11 +77,14 @@ type worker struct {
 	// workers started from scratch after the engine already played (a cold
 	// restart) begin at a later block, and the synth counts from there.
 	// Snapshots carry it, so every copy of a synth agrees.
-	base   uint64
-	params paramTable
-	left   [dsp.MaxBlock * 4]float32
-	right  [dsp.MaxBlock * 4]float32
-	cmd    proto.Command
+	base uint64
+	// caughtUp: the worker rendered everything it was allowed to once, and
+	// its threads run at the playing priorities.
+	caughtUp bool
+	params   paramTable
+	left     [dsp.MaxBlock * 4]float32
+	right    [dsp.MaxBlock * 4]float32
+	cmd      proto.Command
 }
 
 func (w *worker) loop() error {
@@ -114,6 +123,13 @@ func (w *worker) loop() error {
 			}
 		}
 		if w.next >= r.u64(offAllowed).Load() {
+			if !w.caughtUp && w.synth != nil {
+				// Caught up with the callback: from now on this worker
+				// plays (or stands by to), at the playing priorities.
+				w.caughtUp = true
+				_ = sched.SetProcessFIFO(sched.HelperPriority)
+				_ = sched.SetFIFO(sched.WorkerPriority)
+			}
 			r.i64(offBeat).Store(monoNow())
 			r.u32(offWaiting).Store(1)
 			// Re-check after announcing: the engine bumps wake after allowed.
@@ -216,7 +232,11 @@ func crashHook(kind uint64) {
 	case 2:
 		crashSegfault()
 	case 3:
-		for { // hang: spin without beating
+		// Hang: spin without beating. In the normal class, not at
+		// real-time priority: the point is a worker that runs but never
+		// beats, not one that starves everything else on its CPU.
+		_ = sched.SetOther()
+		for {
 		}
 	case 4:
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)

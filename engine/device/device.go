@@ -5,7 +5,10 @@
 // A backend pulls audio from a Source on its own real-time thread. Faults on
 // that thread (a panic in the Source, an underflow reported by the host) never
 // stop the stream: they become counters and a sticky first error that a normal
-// goroutine reads through Stats and Err.
+// goroutine reads through Stats and Err. A device that goes away altogether
+// (unplugged, its JACK server died) is replaced by the null device: Open wraps
+// PortAudio outputs in a Fallback, which watches the callbacks from a normal
+// goroutine and moves the Source to a null device, so recording goes on.
 package device
 
 import (
@@ -60,6 +63,10 @@ type Config struct {
 	// Realtime > 0 asks for SCHED_FIFO at that priority for the null
 	// device's clock thread (PortAudio's thread is the host's business).
 	Realtime int
+	// OnFallback, if set, is called once, from a normal goroutine, when a
+	// PortAudio output stopped calling back (the device or the JACK server
+	// went away) and Open's Fallback moved playback to the null device.
+	OnFallback func(err error)
 }
 
 // DefaultNullBuffer is the null device's period when Config.FramesPerBuffer is 0.
@@ -95,7 +102,10 @@ type Stats struct {
 	Underflows uint64 // host-reported output underflows (xruns)
 	// Late counts callbacks the null device made while catching up after
 	// a stall (no audio is lost; the stream ran behind the wall clock).
-	Late        uint64
+	Late uint64
+	// FellBack is 1 once a Fallback output switched to the null device
+	// because its device stopped (see Fallback).
+	FellBack    uint64
 	MaxCallback time.Duration
 	NoRealtime  bool // the clock thread asked for SCHED_FIFO and was refused
 }
@@ -171,22 +181,28 @@ func (c *counters) recoverRender(left, right []float32) {
 
 // Open opens the configured backend. With Auto it tries PortAudio and falls
 // back to Null; the PortAudio error is then returned as fallback so the
-// caller can log why, while out is the working null device.
+// caller can log why, while out is the working null device. A PortAudio
+// output comes wrapped in a Fallback: if the device or its JACK server goes
+// away while playing, the null device takes over and cfg.OnFallback is told.
 func Open(cfg Config, src Source) (out Output, fallback error, err error) {
 	if cfg.SampleRate <= 0 {
 		return nil, nil, fmt.Errorf("device: sample rate %v must be positive", cfg.SampleRate)
 	}
+	openPA := func(s Source) (Output, error) { return OpenPortAudio(cfg, s) }
 	switch cfg.Backend {
 	case Null:
 		out, err = OpenNull(cfg, src)
 		return out, nil, err
 	case PortAudio:
-		out, err = OpenPortAudio(cfg, src)
-		return out, nil, err
+		f, err := NewFallback(cfg, src, openPA, 0, cfg.OnFallback)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, nil, nil
 	case Auto, "":
-		out, err = OpenPortAudio(cfg, src)
+		f, err := NewFallback(cfg, src, openPA, 0, cfg.OnFallback)
 		if err == nil {
-			return out, nil, nil
+			return f, nil, nil
 		}
 		n, nerr := OpenNull(cfg, src)
 		if nerr != nil {

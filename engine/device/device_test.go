@@ -2,6 +2,7 @@ package device
 
 import (
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,17 +120,103 @@ func TestRenderRecoverDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// BenchmarkNullDrift plays the null device for CHRONUS_SOAK (a Go duration,
+// default 5 s; the figure is over 60 s:
+// CHRONUS_SOAK=60s go test -run '^$' -bench NullDrift -benchtime 1x ./engine/device)
+// and reports how far the frames it delivered drift from the wall clock
+// (goal under 0.01%, i.e. 100 ppm), with the device thread in SCHED_FIFO as
+// chronus runs it.
 func BenchmarkNullDrift(b *testing.B) {
-	// One iteration = 2 s of null-device playback; reports drift in ppm.
-	for i := 0; i < b.N; i++ {
-		src := &counting{}
-		out, _ := OpenNull(Config{SampleRate: 48000, FramesPerBuffer: 128}, src)
-		start := time.Now()
+	d := 5 * time.Second
+	if v := os.Getenv("CHRONUS_SOAK"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range b.N {
+		src := &stamping{}
+		out, _ := OpenNull(Config{SampleRate: 48000, FramesPerBuffer: 128, Realtime: 80}, src)
 		out.Start()
-		time.Sleep(2 * time.Second)
-		frames := out.Stats().Frames
-		el := time.Since(start).Seconds()
+		time.Sleep(d)
 		out.Close()
-		b.ReportMetric((float64(frames)/48000-el)/el*1e6, "drift-ppm")
+		st := out.Stats()
+		// Drift is the device's rate against the wall clock: n-1 periods
+		// of audio against the time between the first and the last call.
+		// Counting delivered frames against elapsed time instead would
+		// report up to one buffer (it is rendered ahead) as drift.
+		n, first, last := src.n.Load(), src.first.Load(), src.last.Load()
+		el := float64(last-first) / 1e9
+		drift := (float64(n-1)*128/48000 - el) / el
+		b.ReportMetric(el, "seconds")
+		b.ReportMetric(drift*1e6, "drift-ppm")
+		b.ReportMetric(100*drift, "drift-%")
+		b.ReportMetric(float64(st.Late), "late-callbacks")
+		b.ReportMetric(float64(st.Underflows), "reanchors")
+	}
+}
+
+// stamping records when its first and last calls started.
+type stamping struct {
+	n           atomic.Int64
+	first, last atomic.Int64
+}
+
+func (s *stamping) Render(l, r []float32) {
+	now := monoNow()
+	if s.n.Add(1) == 1 {
+		s.first.Store(now)
+	}
+	s.last.Store(now)
+}
+
+// stalling is a Source that stalls once for 60 ms and records when each
+// call starts.
+type stalling struct {
+	n      int
+	starts [4096]int64
+	stall  int // call index that stalls
+}
+
+func (s *stalling) Render(l, r []float32) {
+	if s.n < len(s.starts) {
+		s.starts[s.n] = monoNow()
+	}
+	if s.n == s.stall {
+		time.Sleep(60 * time.Millisecond)
+	}
+	s.n++
+}
+
+// TestNullCatchesUpGently: after a stall the null device makes up the lost
+// time (no drift), but never calls faster than twice real time, since a
+// source that renders only a buffer or two ahead could not keep up with a
+// burst of back-to-back calls. The bounds are lower bounds on time, and the
+// device can never run ahead of the clock, so a slow machine cannot make
+// the checks fail.
+func TestNullCatchesUpGently(t *testing.T) {
+	const period = 128
+	src := &stalling{stall: 20}
+	out, _ := OpenNull(Config{SampleRate: 48000, FramesPerBuffer: period}, src)
+	start := monoNow()
+	out.Start()
+	time.Sleep(500 * time.Millisecond)
+	out.Close()
+	el := float64(monoNow()-start) / 1e9
+	n := min(src.n, len(src.starts))
+	periodNs := int64(period) * 1e9 / 48000
+	// One short gap is normal (a late wake-up followed by an on-time
+	// deadline); two in a row would be a burst.
+	for i := 2; i < n; i++ {
+		if gap := src.starts[i] - src.starts[i-2]; gap < periodNs/2-1000 {
+			t.Fatalf("calls %d to %d came within %v, less than half a period", i-2, i, time.Duration(gap))
+		}
+	}
+	st := out.Stats()
+	if st.Late == 0 {
+		t.Fatalf("the stall was not caught up: %+v", st)
+	}
+	if float64(st.Frames) > el*48000+period {
+		t.Fatalf("the null device ran ahead of real time: %d frames in %.3f s", st.Frames, el)
 	}
 }

@@ -56,10 +56,12 @@ func (o *NullOutput) loop() {
 	defer close(o.done)
 	// The thread stays locked for the loop's life: clock_nanosleep parks the
 	// thread itself, and a locked thread keeps the pacing off Go's 1 ms timers.
-	// It is never unlocked: the goroutine exits locked, so Go destroys the
-	// thread instead of handing a SCHED_FIFO thread to other goroutines
-	// (which would then run, and fork children, at real-time priority).
+	// At the end it goes back to SCHED_OTHER before it is unlocked, so no
+	// other goroutine runs (or forks children) at real-time priority, and it
+	// is not destroyed, which would kill children forked from it with
+	// PR_SET_PDEATHSIG (see sched.Release).
 	runtime.LockOSThread()
+	defer sched.Release()
 	if o.cfg.Realtime > 0 {
 		o.c.rtErr.Store(sched.SetFIFO(o.cfg.Realtime) != nil)
 	}
@@ -94,7 +96,7 @@ func (o *NullOutput) loop() {
 			start = now - int64(float64(frames)*1e9/o.cfg.SampleRate)
 			continue
 		}
-		if now > deadline+periodNs {
+		if now > deadline {
 			// Behind after a stall: catch up, but at most at twice real
 			// time. Back-to-back callbacks would ask the source for audio
 			// it was not allowed to prepare yet (the engine's workers run

@@ -3,8 +3,10 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 // startJack starts a private dummy JACK server for this test.
 func startJack(t *testing.T, period int) *jackd.Server {
 	t.Helper()
-	s, err := jackd.Start(fmt.Sprintf("chronus-test-%d", os.Getpid()), 48000, period)
+	s, err := jackd.StartFree("chronus-device-test", 48000, period)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,5 +76,40 @@ func TestAutoFallsBackToNull(t *testing.T) {
 	defer out.Close()
 	if out.Info().Backend != Null || why == nil {
 		t.Fatalf("auto gave %+v, fallback reason %v", out.Info(), why)
+	}
+}
+
+// TestFallbackWhenJackDies kills the JACK server under a playing PortAudio
+// output: the null device must take over, once, and the source keep going.
+func TestFallbackWhenJackDies(t *testing.T) {
+	s := startJack(t, 128)
+	src := &exclusive{}
+	var told atomic.Int32
+	out, why, err := Open(Config{Backend: PortAudio, Device: "system", SampleRate: 48000,
+		OnFallback: func(error) { told.Add(1) }}, src)
+	if err != nil || why != nil {
+		t.Fatal(err, why)
+	}
+	defer out.Close()
+	f, ok := out.(*Fallback)
+	if !ok {
+		t.Fatalf("Open gave a %T, want a *Fallback", out)
+	}
+	if err := out.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "JACK to play", func() bool { return src.frames.Load() > 9600 })
+	go s.Kill() // SIGKILL, as a crash would, then free JACK's registry slot
+	waitFor(t, "the fallback", f.FellBack)
+	at := src.frames.Load()
+	waitFor(t, "the null device to play", func() bool { return src.frames.Load() > at+24000 })
+	if n := told.Load(); n != 1 {
+		t.Fatalf("told %d times, want once", n)
+	}
+	if out.Info().Backend != Null || !errors.Is(out.Err(), ErrFellBack) || out.Stats().FellBack != 1 {
+		t.Fatalf("after the fallback: %+v %v %+v", out.Info(), out.Err(), out.Stats())
+	}
+	if n := src.overlap.Load(); n != 0 {
+		t.Fatalf("the source was called by two outputs at once %d times", n)
 	}
 }

@@ -4,16 +4,28 @@ package sched
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 )
 
 // Priorities: the device thread above the workers (it must never wait for
-// them), both far above normal threads.
+// them), both far above normal threads. A playing worker's render thread runs
+// at WorkerPriority and the Go runtime's other threads in that worker at
+// HelperPriority, just below (they hand the render thread its P back after a
+// wait, so they must not queue behind anything else). A worker that does not
+// play yet (a spare, a standby catching up) runs all its threads lower still
+// (CatchUp*), so it never takes a CPU from one that plays, even while it
+// crashes. A worker process starts at StartPriority, so that its start-up
+// does not queue behind a busy machine's normal processes.
 const (
-	WorkerPriority = 70
-	DevicePriority = 80
+	DevicePriority        = 80
+	WorkerPriority        = 70
+	HelperPriority        = WorkerPriority - 1
+	CatchUpHelperPriority = WorkerPriority - 4
+	CatchUpPriority       = WorkerPriority - 5
+	StartPriority         = 60
 )
 
 // SetFIFO asks for SCHED_FIFO at prio for the calling OS thread; lock the
@@ -60,4 +72,16 @@ func SetProcessFIFO(prio int) error {
 		}
 	}
 	return first
+}
+
+// Release puts the calling OS thread back in SCHED_OTHER and unlocks it from
+// the calling goroutine. A goroutine that locked its thread (to change its
+// class, or to fork a child) defers Release instead of exiting locked: Go
+// destroys a thread whose goroutine exits locked, and the kernel then
+// SIGKILLs every child that any code forked from that thread with
+// PR_SET_PDEATHSIG (a JACK server a test started, say), since that signal
+// follows the forking thread, not the process.
+func Release() {
+	_ = SetOther()
+	runtime.UnlockOSThread()
 }
