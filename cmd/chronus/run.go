@@ -60,7 +60,10 @@ func openEngine(a *app, o engineOptions) (eng *engine.Engine, out device.Output,
 	if err := eng.Start(); err != nil {
 		return nil, nil, nil, err
 	}
-	out, why, err := device.Open(device.Config{Backend: backend, Device: o.device, SampleRate: o.rate, FramesPerBuffer: o.buffer, Realtime: sched.DevicePriority}, eng)
+	out, why, err := device.Open(device.Config{Backend: backend, Device: o.device, SampleRate: o.rate, FramesPerBuffer: o.buffer,
+		Realtime: sched.DevicePriority, OnFallback: func(err error) {
+			log.Warn().Str("reason", err.Error()).Msg("The audio device went away, so Chronus now plays on the null device; recording and control keep working.")
+		}}, eng)
 	if err != nil {
 		eng.Close()
 		return nil, nil, nil, fmt.Errorf("open the audio output: %w", err)
@@ -160,7 +163,8 @@ func runInstrument(cmd *cobra.Command, a *app, o runOptions) error {
 func logChanges(a *app, eng *engine.Engine, out device.Output, last engine.Stats, lastDev device.Stats) (engine.Stats, device.Stats) {
 	st, ds := eng.Stats(), out.Stats()
 	if st.Underruns != last.Underruns || st.Failovers != last.Failovers || st.Respawns != last.Respawns ||
-		st.Mismatches != last.Mismatches || st.Deaths != last.Deaths || st.Hangs != last.Hangs || st.LateCommands != last.LateCommands {
+		st.Mismatches != last.Mismatches || st.Deaths != last.Deaths || st.Hangs != last.Hangs || st.LateCommands != last.LateCommands ||
+		st.ColdStarts != last.ColdStarts {
 		a.log.Info().Uint64("underruns", st.Underruns).Uint64("failovers", st.Failovers).Uint64("respawns", st.Respawns).
 			Uint64("deaths", st.Deaths).Uint64("hangs", st.Hangs).Uint64("mismatches", st.Mismatches).
 			Uint64("late_commands", st.LateCommands).Dur("last_detect", st.LastDetect).Dur("last_respawn", st.LastRespawn).
