@@ -15,7 +15,7 @@ BENCH_DEBS := fluidsynth timgm6mb-soundfont
 # and must build without cgo.
 PURE := ./dsp/... ./engine/proto/... ./recorder/... ./controllers/... ./mapping/... ./maps/...
 
-.PHONY: all deps bench-deps build run test unit nocgo vet fmt fmt-check bench failover clean
+.PHONY: all deps bench-deps build run test unit nocgo vet fmt fmt-check bench soak failover clean
 
 all: build
 
@@ -69,6 +69,11 @@ test: deps fmt-check vet nocgo unit
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./dsp/... ./engine/... ./recorder/...
 	$(GO) run ./cmd/chronus-bench
+
+# soak: the long engine runs (60 s on the JACK dummy device with 0 underruns,
+# null-device drift over 60 s); bench runs them for 5 s.
+soak: deps
+	CHRONUS_SOAK=60s $(GO) test -run '^$$' -bench 'JackDummy|NullDrift' -benchtime 1x ./engine/...
 
 # failover: a demonstration on the null device; kills and stops workers while
 # a phrase plays and prints what it measured.
