@@ -75,6 +75,9 @@ type Config struct {
 	Lead      int
 	Voices    int     // synth voices per worker, default dsp.DefaultVoices
 	BendRange float64 // semitones, default 2
+	// Presets is the synth's preset bank (nil: the built-in presets). Every
+	// worker starts from the same initial synth state, bank included.
+	Presets []dsp.Patch
 	// HangTimeout: a worker with work to do whose heartbeat is older than
 	// this is killed (default 40 ms: healthy beats pause up to ~40 ms on a
 	// busy VM, and the callback never waits for it anyway).
@@ -202,6 +205,10 @@ type Engine struct {
 	// frames before the event's frame, so that is how much earlier than
 	// its frame a command must reach the workers.
 	latency uint64
+	// initial is the synth state every fresh worker starts from (modeRun):
+	// written into its snapshot area before it starts, so the preset bank
+	// and the configuration reach the worker without a second source.
+	initial *dsp.Synth
 
 	supDone chan struct{}  // closed when the supervisor goroutine returned
 	reaping sync.WaitGroup // retired workers whose exit is still awaited
@@ -248,7 +255,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	probe, err := dsp.New(dsp.Config{SampleRate: cfg.SampleRate, Voices: cfg.Voices, BendRange: cfg.BendRange})
+	probe, err := dsp.New(dsp.Config{SampleRate: cfg.SampleRate, Voices: cfg.Voices, BendRange: cfg.BendRange, Presets: cfg.Presets})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -262,6 +269,7 @@ func New(cfg Config) (*Engine, error) {
 		closed:   make(chan struct{}),
 		supDone:  make(chan struct{}),
 		latency:  uint64(probe.Latency()),
+		initial:  probe,
 	}
 	e.rt.active, e.rt.standby = -1, -1
 	e.pubActive.Store(-1)

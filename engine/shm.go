@@ -201,14 +201,6 @@ func (r *region) u32(off int) *atomic.Uint32 {
 	return (*atomic.Uint32)(unsafe.Pointer(&r.mem[off]))
 }
 
-func (r *region) synthConfig() dsp.Config {
-	return dsp.Config{
-		SampleRate: f64frombits(r.u64(offRate).Load()),
-		Voices:     int(r.u64(offVoices).Load()),
-		BendRange:  f64frombits(r.u64(offBend).Load()),
-	}
-}
-
 // cmdSlot returns slot i (mod cmdSlots) of the command ring.
 func (r *region) cmdSlot(i uint64) *[proto.Size]byte {
 	return (*[proto.Size]byte)(unsafe.Pointer(&r.mem[r.cmdOff+int(i&(cmdSlots-1))*proto.Size]))

@@ -55,6 +55,9 @@ func (e *Engine) spawn(slot int32, mode, start uint64) (*workerProc, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mode == modeRun {
+		reg.snapshot().CopyFrom(e.initial)
+	}
 	reg.u64(offMode).Store(mode)
 	reg.u64(offStartBlock).Store(start)
 	reg.u64(offAllowed).Store(e.pubAllowed.Load())

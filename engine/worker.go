@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -101,11 +100,10 @@ func (w *worker) loop() error {
 			return nil
 		case modeRun:
 			if w.synth == nil {
-				s, err := dsp.New(r.synthConfig())
-				if err != nil {
-					return fmt.Errorf("engine: worker synth: %w", err)
-				}
-				w.synth = s
+				// The engine wrote the initial state (configuration and
+				// preset bank) into the snapshot area before starting us.
+				w.synth = new(dsp.Synth)
+				w.synth.CopyFrom(r.snapshot())
 				w.next = r.u64(offStartBlock).Load()
 				w.base = w.next * uint64(r.blockFrames)
 				w.params.init()

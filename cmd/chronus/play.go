@@ -9,6 +9,7 @@ import (
 	"github.com/chronus-audio/chronus/cmd/internal/offline"
 	"github.com/chronus-audio/chronus/controllers/midifile"
 	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/dsp/presets"
 	"github.com/chronus-audio/chronus/engine"
 	"github.com/chronus-audio/chronus/engine/proto"
 	"github.com/chronus-audio/chronus/recorder"
@@ -98,7 +99,12 @@ func playFile(cmd *cobra.Command, a *app, path string, o playOptions) error {
 	if o.record != "" {
 		// The take is exactly as long as `chronus render` would make it: a
 		// render of the song (fast, offline, same synth) measures that.
-		st, err := offline.Render(ctx, song, offline.Config{Rate: rate, Voices: o.voices, Tail: time.Duration(o.tail * float64(time.Second))}, discard{}, nil)
+		bank, err := presets.Bank(a.configDir)
+		if err != nil {
+			return err
+		}
+		st, err := offline.Render(ctx, song, offline.Config{Rate: rate, Voices: o.voices, Presets: bank,
+			Tail: time.Duration(o.tail * float64(time.Second))}, discard{}, nil)
 		if err != nil {
 			return err
 		}

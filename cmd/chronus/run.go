@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/dsp/presets"
 	"github.com/chronus-audio/chronus/engine"
 	"github.com/chronus-audio/chronus/engine/device"
 	"github.com/chronus-audio/chronus/engine/sched"
@@ -50,9 +51,13 @@ func openEngine(a *app, o engineOptions) (eng *engine.Engine, out device.Output,
 	if err != nil {
 		return nil, nil, nil, usageError{err}
 	}
+	bank, err := presets.Bank(a.configDir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("a preset file is broken: %w", err)
+	}
 	eng, err = engine.New(engine.Config{
 		SampleRate: o.rate, BlockFrames: o.block, Lead: o.lead, Voices: o.voices,
-		BendRange: o.bendRange, NoSpare: o.noSpare, Log: log,
+		BendRange: o.bendRange, NoSpare: o.noSpare, Log: log, Presets: bank,
 	})
 	if err != nil {
 		return nil, nil, nil, usageError{err}
