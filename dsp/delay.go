@@ -72,6 +72,34 @@ func (d *Delay) Process(l, r []float32) {
 	fb, mix := d.feedback, d.mix
 	dry := 1 - mix
 	L, R := &d.line[0], &d.line[1]
+	if ds == tgt {
+		// Not gliding: a fixed read offset, the same arithmetic as below.
+		ip := int(ds)
+		frac := float32(ds - float64(ip))
+		for i := range l {
+			i0 := w - ip
+			if i0 < 0 {
+				i0 += delayLen
+			}
+			i1 := i0 - 1
+			if i1 < 0 {
+				i1 += delayLen
+			}
+			wl := L[i0] + (L[i1]-L[i0])*frac
+			wr := R[i0] + (R[i1]-R[i0])*frac
+			xl, xr := l[i], r[i]
+			L[w] = flush32(xl + fb*wl)
+			R[w] = flush32(xr + fb*wr)
+			l[i] = xl*dry + wl*mix
+			r[i] = xr*dry + wr*mix
+			w++
+			if w == delayLen {
+				w = 0
+			}
+		}
+		d.w = w
+		return
+	}
 	for i := range l {
 		if ds != tgt {
 			step := (tgt - ds) * (1 - g)

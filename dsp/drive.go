@@ -15,17 +15,22 @@ func SoftClip(buf []float32, drive float32) {
 		g = 1000
 	}
 	for i, v := range buf {
+		// The curve is exactly ±1 at |x| = 3, so clamping x first gives
+		// the same result as branching on the plateau.
 		x := v * g
-		var y float32
-		switch {
-		case x >= 3:
+		if x > 3 {
+			x = 3
+		} else if x < -3 {
+			x = -3
+		}
+		x2 := x * x
+		y := x * (27 + x2) / (27 + 9*x2)
+		if y > 1 { // float32 rounding near |x| = 3
 			y = 1
-		case x <= -3:
+		} else if y < -1 {
 			y = -1
-		case x == x:
-			x2 := x * x
-			y = x * (27 + x2) / (27 + 9*x2)
-			y = min(max(y, -1), 1) // float32 rounding near |x| = 3
+		} else if y != y { // NaN input
+			y = 0
 		}
 		buf[i] = y
 	}

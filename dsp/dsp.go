@@ -5,12 +5,14 @@
 //
 // The primitives are:
 //
-//   - Osc: sine (polynomial, error < 1e-7), saw, pulse/square and triangle
-//     band-limited by 4-point polyBLEP / polyBLAMP (integrated cubic
-//     B-spline: about 9 dB less aliasing than the common 2-point polyBLEP),
-//     white noise (xorshift64*) and pink noise (Paul Kellet's filter). The
-//     phase is a float64 in cycles; the frequency can glide linearly across
-//     a block.
+//   - Osc: sine (minimax polynomial, error < 2e-8; at a constant frequency a
+//     rotation re-anchored to the polynomial every 32 samples, < 1e-7),
+//     saw, pulse/square and triangle band-limited by 4-point polyBLEP /
+//     polyBLAMP (integrated cubic B-spline: about 9 dB less aliasing than
+//     the common 2-point polyBLEP), white noise (xorshift64*) and pink noise
+//     (Paul Kellet's filter). The phase is a float64 in cycles; the
+//     frequency can glide linearly across a block. At a constant frequency
+//     the stretches between band-limiting corrections run as tight loops.
 //   - ADSR: sample-accurate envelope (the caller splits blocks at gate
 //     frames), linear or exponential segments that end exactly at their set
 //     times, retrigger from the current level.
@@ -21,7 +23,10 @@
 //     glide, and the coefficients are recomputed every 16 samples and
 //     interpolated in between, so sweeps have no zipper noise. A coefficient
 //     jump (Init, type change) re-derives the state from the signal history,
-//     so the filter continues without a transient.
+//     so the filter continues without a transient. The synth's voices run
+//     the same coefficients in direct form I (its state is the signal
+//     history; a shorter dependency chain per sample), recomputed every 32
+//     samples while gliding.
 //   - Delay (stereo, feedback, gliding time), Reverb (Freeverb: 8 combs and 4
 //     all-passes per channel), SoftClip (stateless saturation), Limiter
 //     (stereo look-ahead peak limiter with a hard final guarantee) and

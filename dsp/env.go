@@ -59,9 +59,19 @@ type ADSR struct {
 	left  int     // samples until the segment ends (>0 while in a segment)
 	total int     // segment length in samples, for rescaling on Configure
 	// Per-sample update: linear level += step; exponential
-	// level = level*mul + add.
+	// level = level*mul + add. For linear segments mul = 1 and add = step,
+	// so level*mul + add is the update of either.
 	step, mul, add float64
+	// The same over envStride (and envStride/2) samples at once (skip).
+	mulS, addS float64
+	mulH, addH float64
+	expo       bool // the running segment is exponential
+	fading     bool // the running segment is a fadeOut
 }
+
+// envStride is the stride skip advances in one step: the synth's control
+// period.
+const envStride = ctrlFrames
 
 // Configure sets new times and curve; the stage and the current level are
 // kept. A running segment continues from the current level and finishes in
@@ -84,6 +94,10 @@ func (e *ADSR) Configure(c ADSRConfig, sampleRate float64) {
 		sampleRate = 48000
 	}
 	if c == e.cfg && sampleRate == e.rate {
+		return
+	}
+	if e.fading { // a fade keeps its length
+		e.cfg, e.rate = c, sampleRate
 		return
 	}
 	old := e.cfg
@@ -138,6 +152,7 @@ func (e *ADSR) begin(st envStage, end float64, n, total int) {
 	e.stage = st
 	e.end = end
 	e.total = total
+	e.fading = false
 	if n <= 0 {
 		e.left = 0
 		e.level = end
@@ -146,7 +161,8 @@ func (e *ADSR) begin(st envStage, end float64, n, total int) {
 	}
 	e.left = n
 	span := end - e.level
-	if e.cfg.Curve == Exponential {
+	e.expo = e.cfg.Curve == Exponential
+	if e.expo {
 		ratio := decayRatio
 		if st == stAttack {
 			ratio = attackRatio
@@ -156,7 +172,51 @@ func (e *ADSR) begin(st envStage, end float64, n, total int) {
 		e.add = target * (1 - e.mul)
 	} else {
 		e.step = span / float64(n)
+		e.mul, e.add = 1, e.step
 	}
+	e.strides()
+}
+
+// strides computes mulS, addS (envStride updates at once:
+// level·mul^n + add·(1 + mul + … + mul^(n-1)), by repeated squaring) and
+// mulH, addH (envStride/2 updates).
+func (e *ADSR) strides() {
+	p, s := e.mul, 1.0
+	for k := 1; k < envStride; k *= 2 {
+		if k == envStride/2 {
+			e.mulH, e.addH = p, e.add*s
+		}
+		s *= 1 + p
+		p *= p
+	}
+	e.mulS, e.addS = p, e.add*s
+}
+
+// fadeOut starts a linear fade from the current level to 0 over n samples
+// (voice stealing, all-sound-off). A running fade is shortened, never
+// lengthened; Configure and GateOff leave a fade alone.
+func (e *ADSR) fadeOut(n int) {
+	if e.fading && e.left <= n {
+		return
+	}
+	if e.stage == stIdle {
+		return
+	}
+	e.stage = stRelease
+	e.end = 0
+	e.total = n
+	e.expo = false
+	if n <= 0 {
+		e.left = 0
+		e.level = 0
+		e.finish()
+		return
+	}
+	e.fading = true
+	e.left = n
+	e.step = -e.level / float64(n)
+	e.mul, e.add = 1, e.step
+	e.strides()
 }
 
 // finish moves to the stage after the current segment ended.
@@ -178,6 +238,7 @@ func (e *ADSR) finish() {
 		e.level = 0
 		e.stage = stIdle
 		e.left = 0
+		e.fading = false
 	}
 }
 
@@ -187,6 +248,7 @@ func (e *ADSR) Reset() {
 	e.level = 0
 	e.left = 0
 	e.total = 0
+	e.fading = false
 }
 
 // GateOn starts the attack from the current level (retrigger without a
@@ -234,7 +296,7 @@ func (e *ADSR) Process(dst []float32) {
 		}
 		seg := dst[:n]
 		l := e.level
-		if e.cfg.Curve == Exponential {
+		if e.expo {
 			m, a := e.mul, e.add
 			for i := range seg {
 				l = l*m + a
@@ -255,6 +317,54 @@ func (e *ADSR) Process(dst []float32) {
 			e.finish()
 		}
 		dst = dst[n:]
+	}
+}
+
+// peek returns the level n samples ahead without advancing (n at most the
+// running segment's length): the same arithmetic as skip(n).
+func (e *ADSR) peek(n int) float64 {
+	switch {
+	case e.left == 0:
+		return e.level
+	case n >= e.left:
+		return e.end
+	case n == envStride:
+		return e.level*e.mulS + e.addS
+	case n == envStride/2:
+		return e.level*e.mulH + e.addH
+	}
+	l, m, a := e.level, e.mul, e.add
+	for range n {
+		l = l*m + a
+	}
+	return l
+}
+
+// skip advances n samples without output, a stride of envStride samples
+// in one step (the filter envelope, which the synth reads once per control
+// period).
+func (e *ADSR) skip(n int) {
+	for n > 0 && e.left > 0 {
+		k := min(n, e.left)
+		switch {
+		case k == e.left:
+			e.level = e.end
+		case k == envStride:
+			e.level = e.level*e.mulS + e.addS
+		case k == envStride/2:
+			e.level = e.level*e.mulH + e.addH
+		default:
+			l, m, a := e.level, e.mul, e.add
+			for range k {
+				l = l*m + a
+			}
+			e.level = l
+		}
+		n -= k
+		e.left -= k
+		if e.left == 0 {
+			e.finish()
+		}
 	}
 }
 

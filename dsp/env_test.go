@@ -334,3 +334,84 @@ func BenchmarkADSR(b *testing.B) {
 		})
 	}
 }
+
+// skip and peek (the synth reads envelopes only at control points) follow
+// Process: after any run of skips the level equals Process's output at that
+// sample (to rounding), whole strides included, and peek(n) is exactly what
+// skip(n) then reaches.
+func TestADSRSkipPeekFollowProcess(t *testing.T) {
+	for _, curve := range []Curve{Linear, Exponential} {
+		cfg := ADSRConfig{Attack: 0.004, Decay: 0.03, Sustain: 0.4, Release: 0.02, Curve: curve}
+		var ref, e ADSR
+		ref.Configure(cfg, 48000)
+		e.Configure(cfg, 48000)
+		ref.GateOn()
+		e.GateOn()
+		buf := make([]float32, 1)
+		var rng Rand
+		rng.Seed(3)
+		for pos := 0; pos < 4000; {
+			n := []int{envStride, envStride / 2, 1 + int(rng.Uint64()%40)}[rng.Uint64()%3]
+			if pos < 2000 && pos+n > 2000 {
+				n = 2000 - pos // gate off at 2000
+			}
+			var want float64
+			for range n {
+				ref.Process(buf)
+				want = float64(buf[0])
+			}
+			if n <= e.left || e.left == 0 {
+				peek := e.peek(n)
+				e.skip(n)
+				if e.level != peek {
+					t.Fatalf("%v at %d: peek(%d) %v, skip reached %v", curve, pos, n, peek, e.level)
+				}
+			} else {
+				e.skip(n)
+			}
+			pos += n
+			if math.Abs(e.level-want) > 1e-6 {
+				t.Fatalf("%v at %d: skip level %v, Process %v", curve, pos, e.level, want)
+			}
+			if pos == 2000 {
+				ref.GateOff()
+				e.GateOff()
+			}
+		}
+		if e.Active() || e.level != 0 {
+			t.Errorf("%v: not idle after the release: %v", curve, e.level)
+		}
+	}
+}
+
+// fadeOut falls linearly from the current level to exactly 0 over its
+// length, and a fade is shortened but never lengthened.
+func TestADSRFadeOut(t *testing.T) {
+	var e ADSR
+	e.Configure(ADSRConfig{Attack: 0.001, Decay: 0.01, Sustain: 0.5, Release: 2, Curve: Exponential}, 48000)
+	e.GateOn()
+	e.Process(make([]float32, 2000)) // sustain
+	e.fadeOut(100)
+	buf := make([]float32, 100)
+	e.Process(buf[:50])
+	for i, v := range buf[:50] {
+		if want := 0.5 * (1 - float64(i+1)/100); math.Abs(float64(v)-want) > 1e-6 {
+			t.Fatalf("fade sample %d = %v, want %v", i, v, want)
+		}
+	}
+	e.fadeOut(200) // longer: ignored
+	e.GateOff()    // a fade is a release already
+	e.Configure(ADSRConfig{Attack: 1, Decay: 1, Sustain: 1, Release: 5}, 48000)
+	e.Process(buf[:50])
+	if buf[49] != 0 || e.Active() {
+		t.Fatalf("fade did not end at its length: %v, active %v", buf[49], e.Active())
+	}
+	e.GateOn()
+	e.Process(buf)
+	e.fadeOut(40)
+	e.fadeOut(20) // shorter: shortens
+	e.Process(buf[:20])
+	if buf[19] != 0 || e.Active() {
+		t.Errorf("shortened fade did not end after 20 samples: %v", buf[19])
+	}
+}

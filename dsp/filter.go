@@ -31,12 +31,13 @@ const (
 	minCutoff       = 10.0  // Hz
 	maxCutoffFrac   = 0.47  // of the sample rate
 	minQ, maxQ      = 0.1, 40.0
-	glideSnapLog    = 1e-5 // |ln(cut/target)| below which the glide snaps
+	glideSnapLog    = 1e-5 / math.Ln2 // |log2(cut/target)| below which the glide snaps
 	glideSnapQRatio = 1e-5
 )
 
 // Biquad is a one-channel RBJ-cookbook biquad in transposed direct form II
-// with float64 state. Cutoff (in the log domain) and Q glide towards the
+// with float64 state (the synth's voices run it in direct form I, see
+// runDF1). Cutoff (in the log domain) and Q glide towards the
 // target set by SetTarget with a one-pole of time constant 3 ms (see
 // SetGlide); while gliding, the coefficients are recomputed every 16
 // samples and interpolated linearly in between. Coefficient changes keep
@@ -44,13 +45,17 @@ const (
 // blocks (as long as SetTarget/Init are called at the same samples). The
 // zero value outputs silence until Init.
 type Biquad struct {
-	typ  FilterType
-	rate float64
+	typ        FilterType
+	rate       float64
+	lrate      float64 // log2(rate)
+	lmin, lmax float64 // log2 of the cutoff bounds
 
-	lnCut, q   float64 // current (smoothed) parameters
-	lnTarget   float64
+	lcut, q    float64 // current (smoothed) parameters; cutoff as log2(Hz)
+	ltarget    float64
 	qTarget    float64
+	hq, hqOf   float64 // 1/(2Q) and the Q it is for (designFast)
 	glideCoef  float64 // per-chunk one-pole factor
+	chunk      int     // glide chunk in samples (0: filterChunk)
 	glideSecs  float64
 	gliding    bool
 	rampLeft   int
@@ -81,21 +86,37 @@ func (f *Biquad) rederive() {
 // state: the filter continues from the signal history (last two inputs and
 // outputs) as a direct-form-I filter would. cutoff is clamped to [10 Hz, 0.47*sampleRate], q to [0.1, 40].
 func (f *Biquad) Init(t FilterType, cutoff, q, sampleRate float64) {
+	f.setRate(sampleRate)
+	f.initLog(t, f.lcutoff(cutoff), q)
+}
+
+// setRate sets the sample rate (and the glide time on a zero Biquad).
+func (f *Biquad) setRate(sampleRate float64) {
 	if !(sampleRate > 0) || !finite64(sampleRate) {
 		sampleRate = 48000
 	}
 	if f.glideSecs == 0 {
 		f.glideSecs = defaultGlide
 	}
-	f.rate = sampleRate
+	if sampleRate != f.rate {
+		f.rate = sampleRate
+		f.lrate = math.Log2(sampleRate)
+		f.lmin = math.Log2(minCutoff)
+		f.lmax = math.Log2(maxCutoffFrac * sampleRate)
+	}
 	f.setGlideCoef()
+}
+
+// initLog is Init with the cutoff as log2(Hz), after setRate. It designs
+// the coefficients exactly (math.Sincos).
+func (f *Biquad) initLog(t FilterType, lcut, q float64) {
 	f.typ = t
-	f.lnCut = f.lnCutoff(cutoff)
+	f.lcut = f.clampLog(lcut)
 	f.q = clampQ(q)
-	f.lnTarget, f.qTarget = f.lnCut, f.q
+	f.ltarget, f.qTarget = f.lcut, f.q
 	f.gliding = false
 	f.rampLeft = 0
-	f.c = design(t, math.Exp(f.lnCut), f.q, f.rate)
+	f.c = design(t, math.Exp2(f.lcut), f.q, f.rate)
 	f.end = f.c
 	f.rederive()
 }
@@ -113,11 +134,29 @@ func (f *Biquad) SetGlide(seconds float64) {
 	f.setGlideCoef()
 }
 
-func (f *Biquad) setGlideCoef() {
-	f.glideCoef = math.Exp(-filterChunk / (f.glideSecs * f.rate))
+// chunkLen returns the glide chunk: filterChunk unless the synth set a
+// longer one for its voices (setChunk).
+func (f *Biquad) chunkLen() int {
+	if f.chunk > 0 {
+		return f.chunk
+	}
+	return filterChunk
 }
 
-func (f *Biquad) lnCutoff(hz float64) float64 {
+// setChunk sets the glide chunk (coefficient recomputation interval).
+func (f *Biquad) setChunk(n int) {
+	f.chunk = n
+	if f.rate > 0 {
+		f.setGlideCoef()
+	}
+}
+
+func (f *Biquad) setGlideCoef() {
+	f.glideCoef = math.Exp(-float64(f.chunkLen()) / (f.glideSecs * f.rate))
+}
+
+// lcutoff returns log2 of hz clamped to [minCutoff, maxCutoffFrac·rate].
+func (f *Biquad) lcutoff(hz float64) float64 {
 	hi := maxCutoffFrac * f.rate
 	if !(hz >= minCutoff) { // also NaN
 		hz = minCutoff
@@ -125,7 +164,15 @@ func (f *Biquad) lnCutoff(hz float64) float64 {
 	if hz > hi {
 		hz = hi
 	}
-	return math.Log(hz)
+	return f.clampLog(math.Log2(hz))
+}
+
+// clampLog clamps a log2 cutoff to [lmin, lmax] (NaN: lmin).
+func (f *Biquad) clampLog(l float64) float64 {
+	if !(l >= f.lmin) {
+		return f.lmin
+	}
+	return min(l, f.lmax)
 }
 
 func clampQ(q float64) float64 {
@@ -145,23 +192,28 @@ func (f *Biquad) SetTarget(t FilterType, cutoff, q float64) {
 		f.Init(t, cutoff, q, 48000)
 		return
 	}
-	f.lnTarget = f.lnCutoff(cutoff)
+	f.setTargetLog(t, f.lcutoff(cutoff), q)
+}
+
+// setTargetLog is SetTarget with the cutoff as log2(Hz), after Init.
+func (f *Biquad) setTargetLog(t FilterType, lcut, q float64) {
+	f.ltarget = f.clampLog(lcut)
 	f.qTarget = clampQ(q)
 	if t != f.typ {
 		f.typ = t
 		if f.rampLeft > 0 { // finish the running ramp at once
-			f.lnCut, f.q = f.lnTarget, f.qTarget
+			f.lcut, f.q = f.ltarget, f.qTarget
 		}
-		f.c = design(t, math.Exp(f.lnCut), f.q, f.rate)
+		f.c = design(t, math.Exp2(f.lcut), f.q, f.rate)
 		f.end = f.c
 		f.rampLeft = 0
 		f.rederive()
 	}
-	f.gliding = f.lnTarget != f.lnCut || f.qTarget != f.q
+	f.gliding = f.ltarget != f.lcut || f.qTarget != f.q
 }
 
 // Cutoff returns the current (smoothed) cutoff in Hz.
-func (f *Biquad) Cutoff() float64 { return math.Exp(f.lnCut) }
+func (f *Biquad) Cutoff() float64 { return math.Exp2(f.lcut) }
 
 // Q returns the current (smoothed) Q.
 func (f *Biquad) Q() float64 { return f.q }
@@ -169,17 +221,17 @@ func (f *Biquad) Q() float64 { return f.q }
 // design computes normalised RBJ coefficients exactly (math.Sincos).
 func design(t FilterType, hz, q, rate float64) coefs {
 	sh, ch := math.Sincos(math.Pi * hz / rate)
-	return designHalf(t, sh, ch, q)
+	return designHalf(t, sh, ch, 0.5/q)
 }
 
 // designHalf computes the RBJ coefficients from the sine and cosine of half
-// the normalised cutoff w0/2. Using 1-cos w0 = 2 sin²(w0/2) keeps low
-// cutoffs accurate.
-func designHalf(t FilterType, sh, ch, q float64) coefs {
+// the normalised cutoff w0/2 and hq = 1/(2Q). Using 1-cos w0 = 2 sin²(w0/2)
+// keeps low cutoffs accurate.
+func designHalf(t FilterType, sh, ch, hq float64) coefs {
 	s2 := sh * sh
 	sn := 2 * sh * ch // sin w0
 	cs := 1 - 2*s2    // cos w0
-	alpha := sn / (2 * q)
+	alpha := sn * hq
 	inv := 1 / (1 + alpha)
 	var c coefs
 	switch t {
@@ -205,23 +257,181 @@ func designHalf(t FilterType, sh, ch, q float64) coefs {
 	return c
 }
 
+// designFast is design from a log2 cutoff with exp2Fast and sinCos
+// (relative error about 1e-15 below 10 kHz at 48 kHz, 5e-14 at worst):
+// the glide calls it once per chunk, where math.Exp2 and math.Sincos
+// would cost more than the filtering itself.
+func (f *Biquad) designFast(lcut float64) coefs {
+	if f.q != f.hqOf { // one division per Q change, not per chunk
+		f.hq, f.hqOf = 0.5/f.q, f.q
+	}
+	sh, ch := sinCos(math.Pi * exp2Fast(lcut-f.lrate))
+	return designHalf(f.typ, sh, ch, f.hq)
+}
+
 // step advances the glide by one chunk and starts a coefficient ramp.
 func (f *Biquad) step() {
 	k := f.glideCoef
-	f.lnCut = f.lnTarget + (f.lnCut-f.lnTarget)*k
+	f.lcut = f.ltarget + (f.lcut-f.ltarget)*k
 	f.q = f.qTarget + (f.q-f.qTarget)*k
-	if math.Abs(f.lnCut-f.lnTarget) < glideSnapLog && math.Abs(f.q-f.qTarget) < glideSnapQRatio*f.qTarget {
-		f.lnCut, f.q = f.lnTarget, f.qTarget
+	if math.Abs(f.lcut-f.ltarget) < glideSnapLog && math.Abs(f.q-f.qTarget) < glideSnapQRatio*f.qTarget {
+		f.lcut, f.q = f.ltarget, f.qTarget
 		f.gliding = false
 	}
 	f.c = f.end
-	f.end = design(f.typ, math.Exp(f.lnCut), f.q, f.rate)
-	const inv = 1.0 / filterChunk
+	f.end = f.designFast(f.lcut)
+	n := f.chunkLen()
+	inv := 1 / float64(n) // exact: n is a power of two
 	f.dc = coefs{
 		(f.end.b0 - f.c.b0) * inv, (f.end.b1 - f.c.b1) * inv, (f.end.b2 - f.c.b2) * inv,
 		(f.end.a1 - f.c.a1) * inv, (f.end.a2 - f.c.a2) * inv,
 	}
-	f.rampLeft = filterChunk
+	f.rampLeft = n
+}
+
+// span prepares the next run of at most n samples and returns its length:
+// it starts the next glide chunk when one is due, and runs end where the
+// coefficient ramp ends and at every flushEvery-th sample of the filter's
+// own count (so the flush in advance happens at the same samples however
+// the caller splits its blocks).
+func (f *Biquad) span(n int) int {
+	if f.rampLeft == 0 && f.gliding {
+		f.step()
+	}
+	m := min(n, flushEvery-f.tick)
+	if f.rampLeft > 0 {
+		m = min(m, f.rampLeft)
+	}
+	return m
+}
+
+// advance ends a run of m samples that span returned: z1, z2 are the new
+// state and c the coefficients reached (used while ramping).
+func (f *Biquad) advance(m int, z1, z2 float64, c coefs) {
+	if f.rampLeft > 0 {
+		f.rampLeft -= m
+		if f.rampLeft == 0 {
+			f.c = f.end
+		} else {
+			f.c = c
+		}
+	}
+	if f.tick += m; f.tick >= flushEvery {
+		f.tick = 0
+		// Flush tiny state (no subnormals in long decays) and recover
+		// from non-finite input.
+		if !(math.Abs(z1) >= denormThreshold) || !finite64(z1) {
+			z1 = 0
+		}
+		if !(math.Abs(z2) >= denormThreshold) || !finite64(z2) {
+			z2 = 0
+		}
+	}
+	f.z1, f.z2 = z1, z2
+}
+
+// history records the last two inputs and outputs of a run (x before, y
+// after filtering) for rederive.
+func (f *Biquad) history(x1, x2, y1, y2 float32, n int) {
+	if n >= 2 {
+		f.x2, f.x1 = float64(x2), float64(x1)
+		f.y2, f.y1 = float64(y2), float64(y1)
+	} else {
+		f.x2, f.x1 = f.x1, float64(x1)
+		f.y2, f.y1 = f.y1, float64(y1)
+	}
+	if !finite64(f.x1 + f.x2 + f.y1 + f.y2) {
+		f.x1, f.x2, f.y1, f.y2 = 0, 0, 0, 0
+	}
+}
+
+// runDF1 filters x into y (equal lengths) in direct form I with the
+// coefficients (and, while ramping, the increments) span set up, leaving
+// the coefficients reached in f.c. The synth's voices use it: the state
+// is the signal history itself (x1, x2, y1, y2), so coefficient changes
+// need no re-derivation, and the recursion's dependency chain is one
+// multiply and one subtraction per sample (TDF-II's is a multiply and two
+// additions). The low-pass case uses b1 = 2·b0 and b2 = b0, which the
+// cookbook design and the linear ramps keep exact.
+func (f *Biquad) runDF1(x, y []float32) {
+	y = y[:len(x)]
+	x1, x2, y1, y2 := f.x1, f.x2, f.y1, f.y2
+	b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
+	switch {
+	case f.typ == LowPass && f.rampLeft == 0:
+		for i, v := range x {
+			xv := float64(v)
+			yv := b0*(xv+x1+x1+x2) - a2*y2 - a1*y1
+			x2, x1 = x1, xv
+			y2, y1 = y1, yv
+			y[i] = float32(yv)
+		}
+	case f.typ == LowPass:
+		d0, e1, e2 := f.dc.b0, f.dc.a1, f.dc.a2
+		for i, v := range x {
+			b0 += d0
+			a1 += e1
+			a2 += e2
+			xv := float64(v)
+			yv := b0*(xv+x1+x1+x2) - a2*y2 - a1*y1
+			x2, x1 = x1, xv
+			y2, y1 = y1, yv
+			y[i] = float32(yv)
+		}
+		f.c = coefs{b0, 2 * b0, b0, a1, a2}
+	case f.rampLeft == 0:
+		for i, v := range x {
+			xv := float64(v)
+			yv := b0*xv + b1*x1 + b2*x2 - a2*y2 - a1*y1
+			x2, x1 = x1, xv
+			y2, y1 = y1, yv
+			y[i] = float32(yv)
+		}
+	default:
+		d0, d1, d2, e1, e2 := f.dc.b0, f.dc.b1, f.dc.b2, f.dc.a1, f.dc.a2
+		for i, v := range x {
+			b0 += d0
+			b1 += d1
+			b2 += d2
+			a1 += e1
+			a2 += e2
+			xv := float64(v)
+			yv := b0*xv + b1*x1 + b2*x2 - a2*y2 - a1*y1
+			x2, x1 = x1, xv
+			y2, y1 = y1, yv
+			y[i] = float32(yv)
+		}
+		f.c = coefs{b0, b1, b2, a1, a2}
+	}
+	f.x1, f.x2, f.y1, f.y2 = x1, x2, y1, y2
+}
+
+// advanceDF1 ends a run of m samples of runDF1 (span returned m): the
+// coefficient ramp, and at every flushEvery-th sample the flush of tiny
+// (subnormal-bound) or non-finite state. It reports whether the state
+// was finite before the flush: a non-finite output sample stays in y1, y2
+// through the recursion.
+func (f *Biquad) advanceDF1(m int) bool {
+	if f.rampLeft > 0 {
+		if f.rampLeft -= m; f.rampLeft == 0 {
+			f.c = f.end
+		}
+	}
+	ok := finite64(f.y1 + f.y2)
+	if f.tick += m; f.tick >= flushEvery {
+		f.tick = 0
+		f.x1, f.x2 = flush64(f.x1), flush64(f.x2)
+		f.y1, f.y2 = flush64(f.y1), flush64(f.y2)
+	}
+	return ok
+}
+
+// flush64 maps tiny values (and NaN/Inf) to 0.
+func flush64(x float64) float64 {
+	if !(math.Abs(x) >= denormThreshold) || !finite64(x) {
+		return 0
+	}
+	return x
 }
 
 // Process filters buf in place.
@@ -231,26 +441,16 @@ func (f *Biquad) Process(buf []float32) {
 		return
 	}
 	// History for rederive: inputs are overwritten in place.
-	if n >= 2 {
-		f.x2, f.x1 = float64(buf[n-2]), float64(buf[n-1])
-	} else {
-		f.x2, f.x1 = f.x1, float64(buf[0])
-	}
+	x1, x2 := buf[n-1], buf[max(n-2, 0)]
 	out := buf
-	z1, z2 := f.z1, f.z2
 	for len(buf) > 0 {
-		// Pieces end at every flushEvery-th sample of the filter's own
-		// count, so the flush below happens at the same samples however
-		// the caller splits its blocks.
-		m := min(len(buf), flushEvery-f.tick)
-		if f.rampLeft == 0 && f.gliding {
-			f.step()
-		}
+		m := f.span(len(buf))
+		z1, z2 := f.z1, f.z2
+		// Scalars, not the struct: Go keeps structs of more than four
+		// fields in memory.
+		b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
+		seg := buf[:m]
 		if f.rampLeft == 0 {
-			// Scalars, not the struct: Go keeps structs of more than
-			// four fields in memory.
-			b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
-			seg := buf[:m]
 			for i, v := range seg {
 				x := float64(v)
 				y := b0*x + z1
@@ -259,10 +459,7 @@ func (f *Biquad) Process(buf []float32) {
 				seg[i] = float32(y)
 			}
 		} else {
-			m = min(m, f.rampLeft)
-			b0, b1, b2, a1, a2 := f.c.b0, f.c.b1, f.c.b2, f.c.a1, f.c.a2
 			d0, d1, d2, e1, e2 := f.dc.b0, f.dc.b1, f.dc.b2, f.dc.a1, f.dc.a2
-			seg := buf[:m]
 			for i, v := range seg {
 				b0 += d0
 				b1 += d1
@@ -275,35 +472,11 @@ func (f *Biquad) Process(buf []float32) {
 				z2 = b2*x - a2*y
 				seg[i] = float32(y)
 			}
-			f.rampLeft -= m
-			if f.rampLeft == 0 {
-				f.c = f.end
-			} else {
-				f.c = coefs{b0, b1, b2, a1, a2}
-			}
 		}
+		f.advance(m, z1, z2, coefs{b0, b1, b2, a1, a2})
 		buf = buf[m:]
-		if f.tick += m; f.tick >= flushEvery {
-			f.tick = 0
-			// Flush tiny state (no subnormals in long decays) and
-			// recover from non-finite input.
-			if !(math.Abs(z1) >= denormThreshold) || !finite64(z1) {
-				z1 = 0
-			}
-			if !(math.Abs(z2) >= denormThreshold) || !finite64(z2) {
-				z2 = 0
-			}
-		}
 	}
-	f.z1, f.z2 = z1, z2
-	if n >= 2 {
-		f.y2, f.y1 = float64(out[n-2]), float64(out[n-1])
-	} else {
-		f.y2, f.y1 = f.y1, float64(out[0])
-	}
-	if !finite64(f.x1 + f.x2 + f.y1 + f.y2) {
-		f.x1, f.x2, f.y1, f.y2 = 0, 0, 0, 0
-	}
+	f.history(x1, x2, out[n-1], out[max(n-2, 0)], n)
 }
 
 // Response returns the linear magnitude of the current coefficients at hz.

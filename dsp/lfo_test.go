@@ -173,3 +173,21 @@ func TestLFOAllocs(t *testing.T) {
 		t.Errorf("%v allocs", a)
 	}
 }
+
+// The voices' LFO path (value without the precise sine, advance) follows
+// Next: the same phases, values within sin2pi's error.
+func TestLFOVoicePath(t *testing.T) {
+	for s := LFOSine; s <= LFOSampleHold; s++ {
+		var a, b LFO
+		a.Reset(9)
+		b.Reset(9)
+		for i := 0; i < 20000; i++ {
+			want := a.Next(32, s, 5.5, 48000)
+			got := b.value(s, false)
+			b.advance(32 * 5.5 / 48000)
+			if math.Abs(got-want) > 2e-8 {
+				t.Fatalf("%v step %d: %v, Next %v", s, i, got, want)
+			}
+		}
+	}
+}

@@ -49,7 +49,8 @@ type pinkState struct{ b0, b1, b2, b3, b4, b5, b6 float64 }
 
 const pinkGain = 0.11 // brings the filter's output to roughly unit peak
 
-func (o *Osc) white(dst []float32) {
+// white adds g times white noise to dst.
+func (o *Osc) white(dst []float32, g float32) {
 	x := o.rng
 	if x == 0 {
 		x = splitmix64(0)
@@ -58,12 +59,13 @@ func (o *Osc) white(dst []float32) {
 		x ^= x >> 12
 		x ^= x << 25
 		x ^= x >> 27
-		dst[i] = float32(float64(int64(x*0x2545F4914F6CDD1D)>>11) * (1.0 / (1 << 52)))
+		dst[i] += float32(float64(int64(x*0x2545F4914F6CDD1D)>>11)*(1.0/(1<<52))) * g
 	}
 	o.rng = x
 }
 
-func (o *Osc) pink(dst []float32) {
+// pink adds g times pink noise to dst.
+func (o *Osc) pink(dst []float32, g float32) {
 	x := o.rng
 	if x == 0 {
 		x = splitmix64(0)
@@ -82,7 +84,7 @@ func (o *Osc) pink(dst []float32) {
 		p.b5 = -0.7616*p.b5 - w*0.0168980
 		y := p.b0 + p.b1 + p.b2 + p.b3 + p.b4 + p.b5 + p.b6 + w*0.5362
 		p.b6 = w * 0.115926
-		dst[i] = float32(y * pinkGain)
+		dst[i] += float32(y*pinkGain) * g
 	}
 	o.pk = p
 	o.rng = x

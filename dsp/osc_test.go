@@ -355,3 +355,100 @@ func BenchmarkOsc(b *testing.B) {
 		})
 	}
 }
+
+// render runs the stretches between band-limiting corrections as tight
+// loops; every sample must still equal the per-sample formula at its phase
+// (sawAt, squareAt, triangleAt), bit for bit, whatever the block split,
+// and the phase must follow the same sequence of additions. The sine runs
+// a rotation between exact anchors: it must not depend on the split (bit
+// for bit) and stay within 1e-7 of sin2pi.
+func TestOscRenderMatchesPerSample(t *testing.T) {
+	var rng Rand
+	rng.Seed(5)
+	for _, w := range []Wave{Sine, Saw, Square, Triangle} {
+		for trial := 0; trial < 300; trial++ {
+			inc := math.Exp2(-1 - 14*rng.Float()) // 0.5 .. 3e-5 cycles per sample
+			if trial%50 == 0 {
+				inc = 0.5
+			}
+			pw := 0.02 + 0.96*rng.Float()
+			p0 := rng.Float()
+			const n = 3000
+			want := make([]float32, n)
+			p := p0
+			if w != Sine { // render's contract: phase and increment on the grid
+				inc, p = onGrid(inc), onGrid(p0)
+			}
+			dc := 2*clampPW(pw) - 1
+			for i := range want {
+				var y float64
+				switch w {
+				case Sine:
+					y = sin2pi(p)
+				case Saw:
+					y = sawAt(p, inc)
+				case Square:
+					y = squareAt(p, inc, clampPW(pw), dc)
+				case Triangle:
+					y = triangleAt(p, inc)
+				}
+				want[i] = float32(y) * 0.75
+				p += inc
+				if p >= 1 {
+					p -= 1
+				}
+			}
+			var o Osc
+			o.SetPhase(p0)
+			got := make([]float32, n)
+			for i := 0; i < n; {
+				m := min(n-i, 1+int(rng.Uint64()%300))
+				o.render(got[i:i+m], w, inc, pw, 0.75)
+				i += m
+			}
+			if w == Sine {
+				var o1 Osc
+				o1.SetPhase(p0)
+				one := make([]float32, n)
+				o1.render(one, w, inc, pw, 0.75)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(one[i]) {
+						t.Fatalf("sine inc %v: sample %d = %v split, %v in one call", inc, i, got[i], one[i])
+					}
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-7 {
+						t.Fatalf("sine inc %v: sample %d = %v, sin2pi %v", inc, i, got[i], want[i])
+					}
+				}
+				if o.Phase() != o1.Phase() || math.Abs(o.Phase()-p) > 1e-12 {
+					t.Fatalf("sine inc %v: phase %v split, %v in one call, %v summed", inc, o.Phase(), o1.Phase(), p)
+				}
+				continue
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v inc %v pw %v phase %v: sample %d = %v, want %v", w, inc, pw, p0, i, got[i], want[i])
+				}
+			}
+			if o.Phase() != p {
+				t.Fatalf("%v inc %v: phase %v, want %v", w, inc, o.Phase(), p)
+			}
+		}
+	}
+}
+
+// BenchmarkOscConstant is the synth's case: a constant frequency (440 Hz at
+// 48 kHz), so the band-limited waves run their tight stretches.
+func BenchmarkOscConstant(b *testing.B) {
+	for w := Sine; w <= PinkNoise; w++ {
+		b.Run(w.String(), func(b *testing.B) {
+			var o Osc
+			o.Reset(1)
+			buf := make([]float32, MaxBlock)
+			b.ReportAllocs()
+			for b.Loop() {
+				o.Process(buf, w, 440.0/48000, 440.0/48000, 0.5)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*MaxBlock), "ns/sample")
+		})
+	}
+}

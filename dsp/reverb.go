@@ -113,57 +113,98 @@ func nan0(x float64) float64 {
 }
 
 // Process runs the reverb in place (equal lengths). Call Set first.
+//
+// It works comb by comb over the block (at most MaxBlock frames at a time)
+// with the comb's state in registers; the sums run in the same order as a
+// frame-by-frame loop, so the output is the same.
 func (r *Reverb) Process(l, rr []float32) {
 	n := min(len(l), len(rr))
 	if r.rate == 0 {
 		return
 	}
 	l, rr = l[:n], rr[:n]
+	for len(l) > 0 {
+		m := min(len(l), MaxBlock)
+		r.block(l[:m], rr[:m])
+		l, rr = l[m:], rr[m:]
+	}
+}
+
+// block is Process for at most MaxBlock frames.
+func (r *Reverb) block(l, rr []float32) {
+	var in, acc [MaxBlock]float32
+	n := len(l)
+	inb := in[:n]
+	rr = rr[:n]
+	for i := range inb {
+		x := (l[i] + rr[i]) * fixedGain
+		if x-x != 0 {
+			x = 0
+		}
+		inb[i] = x
+	}
 	fb, d1, d2 := r.feedback, r.damp1, r.damp2
 	mix := r.mix
 	dry := 1 - mix
 	wet := mix * wetScale
-	for i := range l {
-		in := (l[i] + rr[i]) * fixedGain
-		if in-in != 0 {
-			in = 0
-		}
-		var out [2]float32
-		for c := 0; c < 2; c++ {
-			var acc float32
-			cs := &r.combs[c]
-			for k := range cs {
-				cb := &cs[k]
-				y := cb.buf[cb.i]
-				f := y*d2 + cb.filter*d1
-				if f < 1e-15 && f > -1e-15 {
-					f = 0
+	for c := 0; c < 2; c++ {
+		a := acc[:n]
+		clear(a)
+		for k := range r.combs[c] {
+			cb := &r.combs[c][k]
+			buf := cb.buf[:max(cb.n, 1)]
+			i, filt := cb.i, cb.filter
+			for j := 0; j < n; {
+				// Up to the wrap of the comb's index.
+				seg := min(n-j, len(buf)-i)
+				bs := buf[i : i+seg]
+				xs := inb[j : j+seg]
+				as := a[j : j+seg]
+				for t, y := range bs {
+					f := y*d2 + filt*d1
+					if f < 1e-15 && f > -1e-15 {
+						f = 0
+					}
+					filt = f
+					bs[t] = xs[t] + f*fb
+					as[t] += y
 				}
-				cb.filter = f
-				cb.buf[cb.i] = in + f*fb
-				cb.i++
-				if cb.i >= cb.n {
-					cb.i = 0
+				j += seg
+				if i += seg; i >= len(buf) {
+					i = 0
 				}
-				acc += y
 			}
-			as := &r.aps[c]
-			for k := range as {
-				ap := &as[k]
-				b := ap.buf[ap.i]
-				if b < 1e-15 && b > -1e-15 {
-					b = 0
-				}
-				ap.buf[ap.i] = acc + b*allpassFeedb
-				ap.i++
-				if ap.i >= ap.n {
-					ap.i = 0
-				}
-				acc = b - acc
-			}
-			out[c] = acc
+			cb.i, cb.filter = i, filt
 		}
-		l[i] = l[i]*dry + out[0]*wet
-		rr[i] = rr[i]*dry + out[1]*wet
+		for k := range r.aps[c] {
+			ap := &r.aps[c][k]
+			buf := ap.buf[:max(ap.n, 1)]
+			i := ap.i
+			for j := 0; j < n; {
+				seg := min(n-j, len(buf)-i)
+				bs := buf[i : i+seg]
+				as := a[j : j+seg]
+				for t, b := range bs {
+					if b < 1e-15 && b > -1e-15 {
+						b = 0
+					}
+					x := as[t]
+					bs[t] = x + b*allpassFeedb
+					as[t] = b - x
+				}
+				j += seg
+				if i += seg; i >= len(buf) {
+					i = 0
+				}
+			}
+			ap.i = i
+		}
+		out := l
+		if c == 1 {
+			out = rr
+		}
+		for i := range out {
+			out[i] = out[i]*dry + a[i]*wet
+		}
 	}
 }

@@ -3,6 +3,7 @@ package dsp
 import (
 	"errors"
 	"math"
+	"math/bits"
 )
 
 // MaxVoices is the largest voice pool.
@@ -99,10 +100,12 @@ type Synth struct {
 	nv        int    // pool size; fade slots follow it
 	serial    uint64 // note-on counter
 	fadeLen   int32
-	invFade   float32
 	ctrlAlpha float64 // per-control-period smoothing factor
+	invSr     float64 // 1/sr
+	fastSeg   int     // fastSegmentSeconds in frames
 
 	voices  [MaxVoices + fadeSlots]voice
+	active  [(MaxVoices + fadeSlots + 63) / 64]uint64 // bit i: voices[i].on, so idle slots cost nothing
 	chans   [Channels]channel
 	m       master
 	delay   Delay
@@ -112,8 +115,8 @@ type Synth struct {
 	stats   Stats
 	bank    bank
 
-	vbuf, tbuf, ebuf, fbuf [MaxBlock]float32
-	segs                   [maxSegs]ctrlSeg
+	vbuf, tbuf [MaxBlock]float32
+	segs       [maxSegs]ctrlSeg
 }
 
 // New returns a synth with every channel on its default patch (channel 9:
@@ -152,9 +155,10 @@ func (s *Synth) init(c Config) error {
 	}
 	s.cfg = settings{c.SampleRate, c.Voices, c.BendRange}
 	s.sr = c.SampleRate
+	s.invSr = 1 / s.sr
+	s.fastSeg = int(fastSegmentSeconds * s.sr)
 	s.nv = c.Voices
 	s.fadeLen = int32(math.Round(fadeSeconds * s.sr))
-	s.invFade = 1 / float32(s.fadeLen)
 	s.ctrlAlpha = 1 - math.Exp(-ctrlFrames/(gainSmoothSeconds*s.sr))
 	for ch := range s.chans {
 		s.resetChannel(ch)
@@ -311,10 +315,14 @@ func (s *Synth) Render(left, right []float32) {
 func (s *Synth) renderBlock(l, r []float32) {
 	clear(l)
 	clear(r)
-	end := s.nv + fadeSlots
-	for i := 0; i < end; i++ {
-		if v := &s.voices[i]; v.on {
+	for w := range s.active {
+		for set := s.active[w]; set != 0; set &= set - 1 {
+			i := w*64 + bits.TrailingZeros64(set)
+			v := &s.voices[i]
 			s.runVoice(v, l, r)
+			if !v.on {
+				s.active[w] &^= 1 << uint(i&63)
+			}
 		}
 	}
 	if s.m.drive > 0 {
@@ -422,7 +430,10 @@ func (s *Synth) noteOn(ch, key uint8, vel float64) {
 	}
 	v := &s.voices[idx]
 	s.serial++
-	if !retrig {
+	if retrig {
+		v.syncEnv()
+		v.fromCur = true // the new period's gain ramp starts where the sound is
+	} else {
 		*v = voice{}
 		seed := s.serial * 4
 		v.osc[0].Reset(seed)
@@ -432,6 +443,7 @@ func (s *Synth) noteOn(ch, key uint8, vel float64) {
 	}
 	v.p = *pt
 	v.on, v.held, v.sustained, v.kit, v.fading = true, true, false, kit, false
+	s.active[idx/64] |= 1 << uint(idx%64)
 	v.ch, v.key, v.vel = ch, key, vel
 	v.serial = s.serial
 	v.age, v.tick, v.dirty = 0, 0, true
@@ -494,6 +506,7 @@ func (s *Synth) steal(i int) {
 	}
 	d := &s.voices[slot]
 	*d = s.voices[i]
+	s.active[slot/64] |= 1 << uint(slot%64)
 	d.startFade(s.fadeLen)
 	s.stats.Stolen++
 }
@@ -665,8 +678,11 @@ func (s *Synth) setParam(ch uint8, p Param, val float64) {
 			v.dirty = true
 			switch p {
 			case ParamAmpAttack, ParamAmpDecay, ParamAmpSustain, ParamAmpRelease, ParamAmpCurve:
+				v.syncEnv()
 				v.amp.Configure(v.p.AmpEnv, s.sr)
+				v.ampChanged()
 			case ParamFilterEnvAttack, ParamFilterEnvDecay, ParamFilterEnvSustain, ParamFilterEnvRelease, ParamFilterEnvCurve:
+				v.syncEnv()
 				v.fenv.Configure(v.p.FilterEnv, s.sr)
 			}
 		}

@@ -1017,3 +1017,96 @@ func TestSynthAllocs(t *testing.T) {
 		t.Errorf("Schedule+Render: %v allocs", a)
 	}
 }
+
+// Envelope segments of a few frames make control periods of a few frames
+// (a period ends where an amplitude segment ends): the output still does
+// not depend on the caller's blocks, and the voices end.
+func TestSynthShortEnvelopeSegments(t *testing.T) {
+	p := synSine()
+	p.AmpEnv = ADSRConfig{Attack: 1 / synRate, Decay: 2 / synRate, Sustain: 0.5, Release: 3 / synRate, Curve: Exponential}
+	p.FilterEnv = ADSRConfig{Attack: 2 / synRate, Decay: 1 / synRate, Sustain: 0.3, Release: 1 / synRate}
+	p.Filter.EnvAmount = 2
+	render := func(blk int) ([]float32, *Synth) {
+		s := synNew(t, 0)
+		synDry(s)
+		s.SetChannelPatch(0, p)
+		for i := 0; i < 40; i++ {
+			synNote(s, uint64(100+i*37), 0, uint8(48+i%24), 0.9)
+			synOff(s, uint64(100+i*37+5+i%11), 0, uint8(48+i%24))
+		}
+		l, _ := synRender(s, 4000, blk)
+		return l, s
+	}
+	ref, s := render(256)
+	if synRMS(ref) == 0 {
+		t.Fatal("silent")
+	}
+	if n := s.ActiveVoices(); n != 0 {
+		t.Errorf("%d voices left", n)
+	}
+	for _, blk := range []int{1, 7, 64, 100} {
+		got, _ := render(blk)
+		synEqual(t, "blocks of "+itoa(blk), ref, got)
+	}
+}
+
+// Idle voice slots cost nothing: Render visits only the voices in the
+// active bitmap, which holds exactly the slots in use.
+func TestSynthActiveBitmap(t *testing.T) {
+	s := synNew(t, 8)
+	synDry(s)
+	s.SetChannelPatch(0, synSine())
+	check := func(when string) {
+		t.Helper()
+		for i := range s.voices {
+			bit := s.active[i/64]>>(i%64)&1 == 1
+			if bit != s.voices[i].on {
+				t.Fatalf("%s: slot %d on=%v, bit %v", when, i, s.voices[i].on, bit)
+			}
+		}
+	}
+	for i := 0; i < 12; i++ { // 12 notes in 8 voices: 4 steals into fade slots
+		synNote(s, uint64(100+i*50), 0, uint8(60+i), 1)
+	}
+	synRender(s, 300, 64)
+	check("while stealing")
+	synRender(s, 1000, 64)
+	check("after the fades")
+	s.Schedule(Event{Frame: s.Frame() + 10, Kind: AllNotesOff, Channel: 255})
+	synRender(s, 20000, 64)
+	check("after the releases")
+	for _, w := range s.active {
+		if w != 0 {
+			t.Fatalf("active bitmap %x after every voice ended", s.active)
+		}
+	}
+}
+
+// Fast modulation keeps the short control period: a pitch envelope that
+// has not died away, or short envelope segments; a plain held note gets
+// the long one.
+func TestSynthControlPeriod(t *testing.T) {
+	s := synNew(t, 0)
+	synDry(s)
+	s.SetChannelPatch(0, synSine())
+	synNote(s, 0, 0, 60, 1)           // sine: attack 5 ms
+	synNote(s, 0, DrumChannel, 36, 1) // kick: pitch envelope
+	synRender(s, s.Latency()+64, 64)
+	periods := map[uint8]int{}
+	for i := range s.voices[:s.nv] {
+		if v := &s.voices[i]; v.on {
+			periods[v.ch] = s.period(v)
+		}
+	}
+	if periods[0] != fastCtrlFrames || periods[DrumChannel] != fastCtrlFrames {
+		t.Errorf("at the attack: periods %v, want %d", periods, fastCtrlFrames)
+	}
+	synRender(s, 48000, 64)
+	for i := range s.voices[:s.nv] {
+		if v := &s.voices[i]; v.on && v.ch == 0 {
+			if got := s.period(v); got != ctrlFrames {
+				t.Errorf("held note: period %d, want %d", got, ctrlFrames)
+			}
+		}
+	}
+}

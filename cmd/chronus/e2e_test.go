@@ -29,12 +29,20 @@ type instrument struct {
 	logs chan map[string]any
 }
 
-func startInstrument(t *testing.T) *instrument {
+func startInstrument(t *testing.T) *instrument { return startInstrumentWith(t, true) }
+
+// startInstrumentWith starts `chronus run`, recording from the start to
+// in.take when record is set.
+func startInstrumentWith(t *testing.T, record bool) *instrument {
 	t.Helper()
 	dir := t.TempDir()
 	in := &instrument{t: t, take: filepath.Join(dir, "take.wav"), logs: make(chan map[string]any, 1000)}
-	in.cmd = exec.Command(bin, "run", "--output", "null", "--osc-port", "0", "--no-midi",
-		"--record", in.take, "--config", filepath.Join(dir, "cfg"), "--recordings", filepath.Join(dir, "rec"))
+	args := []string{"run", "--output", "null", "--osc-port", "0", "--no-midi",
+		"--config", filepath.Join(dir, "cfg"), "--recordings", filepath.Join(dir, "rec")}
+	if record {
+		args = append(args, "--record", in.take)
+	}
+	in.cmd = exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, envPrefix) {
 			in.cmd.Env = append(in.cmd.Env, kv)
@@ -87,6 +95,22 @@ func (in *instrument) oscsend(args ...string) {
 // stop sends SIGTERM, expects exit 0, and returns the recorded take (left).
 func (in *instrument) stop() []float32 {
 	in.t.Helper()
+	in.terminate()
+	b, err := os.ReadFile(in.take)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	st := wavFloats(in.t, b)
+	left := make([]float32, len(st)/2)
+	for i := range left {
+		left[i] = st[2*i]
+	}
+	return left
+}
+
+// terminate sends SIGTERM and expects a clean exit.
+func (in *instrument) terminate() {
+	in.t.Helper()
 	in.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- in.cmd.Wait() }()
@@ -98,16 +122,6 @@ func (in *instrument) stop() []float32 {
 	case <-time.After(20 * time.Second):
 		in.t.Fatal("chronus run did not stop on SIGTERM")
 	}
-	b, err := os.ReadFile(in.take)
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	st := wavFloats(in.t, b)
-	left := make([]float32, len(st)/2)
-	for i := range left {
-		left[i] = st[2*i]
-	}
-	return left
 }
 
 // rms of x[a:b].
