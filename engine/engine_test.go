@@ -92,12 +92,12 @@ func testLogger(t testing.TB) zerolog.Logger {
 
 // startHarness starts an engine on the null device with a capture of its
 // tap; seconds sizes the capture. before runs between New and Start.
-// testLead is the worker lead the tests use (see startHarnessOn).
-const testLead = 6
-
 func startHarness(t testing.TB, cfg Config, period int, seconds float64, before ...func(*Engine)) *harness {
 	t.Helper()
 	return startHarnessOn(t, cfg, func(e *Engine) (device.Output, error) {
+		if _, isTest := t.(*testing.T); isTest {
+			return newPatientOutput(e, period), nil // see patientOutput
+		}
 		return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority}, e)
 	}, seconds, before...)
 }
@@ -106,14 +106,6 @@ func startHarness(t testing.TB, cfg Config, period int, seconds float64, before 
 func startHarnessOn(t testing.TB, cfg Config, open func(*Engine) (device.Output, error), seconds float64, before ...func(*Engine)) *harness {
 	t.Helper()
 	cfg.SampleRate = testRate
-	if _, isTest := t.(*testing.T); isTest && cfg.Lead == 0 {
-		// Tests check that failover, respawn and replay lose no sample. A
-		// busy 2-core VM can stall every process for several ms (the noise
-		// floor in ENGINE-FACTS), which would show up as underruns that say
-		// nothing about that logic; 6 blocks (8 ms) of slack keep it out.
-		// Benchmarks run the default lead and report underruns as measured.
-		cfg.Lead = testLead
-	}
 	cfg.WorkerCommand = testWorkerCommand
 	cfg.Log = testLogger(t)
 	e, err := New(cfg)
