@@ -40,7 +40,7 @@ func startBenchHarness(b *testing.B, cfg Config, open func(*Engine) (device.Outp
 
 func nullOpener(period int) func(*Engine) (device.Output, error) {
 	return func(e *Engine) (device.Output, error) {
-		return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority}, e)
+		return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority, Strict: true}, e)
 	}
 }
 
@@ -159,7 +159,7 @@ func BenchmarkPlay16Voices(b *testing.B) {
 		var ts *timedSource
 		h := startBenchHarness(b, Config{}, func(e *Engine) (device.Output, error) {
 			ts = &timedSource{e: e, dur: make([]int64, 1<<20)}
-			return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: 128, Realtime: sched.DevicePriority}, ts)
+			return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: 128, Realtime: sched.DevicePriority, Strict: true}, ts)
 		}, 2)
 		h.e.Tap().Enable(false) // nobody reads it here
 		for ch := range uint8(4) {

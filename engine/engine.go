@@ -331,6 +331,23 @@ func (e *Engine) PlayPosition() (frames uint64, monoNs int64) {
 	return e.pubPlay.Load(), e.pubPlayNs.Load()
 }
 
+// Ready reports whether the active or the standby worker has rendered the
+// blocks that the next n frames need. Audio thread only (it reads the
+// callback's own position); it never allocates, locks or blocks.
+func (e *Engine) Ready(n int) bool {
+	bf := uint64(e.cfg.BlockFrames)
+	need := (e.rt.play + uint64(n) + bf - 1) / bf
+	for _, i := range [2]int32{e.rt.active, e.rt.standby} {
+		if i < 0 {
+			continue
+		}
+		if w := e.slots[i].Load(); w != nil && w.reg.u64(offNext).Load() >= need {
+			return true
+		}
+	}
+	return false
+}
+
 // Render is the device Source: it fills left and right with the active
 // worker's blocks. Audio thread only: it never allocates, locks, logs or
 // waits; a missing block is taken from the standby or, failing that, played

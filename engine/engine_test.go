@@ -98,7 +98,7 @@ func startHarness(t testing.TB, cfg Config, period int, seconds float64, before 
 		if _, isTest := t.(*testing.T); isTest {
 			return newPatientOutput(e, period), nil // see patientOutput
 		}
-		return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority}, e)
+		return device.OpenNull(device.Config{Backend: device.Null, SampleRate: testRate, FramesPerBuffer: period, Realtime: sched.DevicePriority, Strict: true}, e)
 	}, seconds, before...)
 }
 

@@ -86,7 +86,7 @@ func run(seconds float64, verbose bool) int {
 		return 1
 	}
 	defer e.Close()
-	out, err := device.OpenNull(device.Config{Backend: device.Null, SampleRate: rate, FramesPerBuffer: 128, Realtime: sched.DevicePriority}, e)
+	out, err := device.OpenNull(device.Config{Backend: device.Null, SampleRate: rate, FramesPerBuffer: 128, Realtime: sched.DevicePriority, Strict: true}, e)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -22,18 +22,18 @@ import (
 
 // instrument is a running `chronus run` on the null device, recording.
 type instrument struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	port int
 	take string
 	logs chan map[string]any
 }
 
-func startInstrument(t *testing.T) *instrument { return startInstrumentWith(t, true) }
+func startInstrument(t testing.TB) *instrument { return startInstrumentWith(t, true) }
 
 // startInstrumentWith starts `chronus run`, recording from the start to
 // in.take when record is set.
-func startInstrumentWith(t *testing.T, record bool) *instrument {
+func startInstrumentWith(t testing.TB, record bool) *instrument {
 	t.Helper()
 	dir := t.TempDir()
 	in := &instrument{t: t, take: filepath.Join(dir, "take.wav"), logs: make(chan map[string]any, 1000)}
@@ -106,6 +106,13 @@ func (in *instrument) stop() []float32 {
 		left[i] = st[2*i]
 	}
 	return left
+}
+
+// terminateQuiet sends SIGTERM and waits for the exit (for benchmarks,
+// which have no *testing.T of their own to fail).
+func (in *instrument) terminateQuiet() {
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	in.cmd.Wait()
 }
 
 // terminate sends SIGTERM and expects a clean exit.

@@ -305,7 +305,7 @@ func placementSong(t *testing.T, path string) {
 }
 
 // wavFloats reads the data chunk of a float32 WAV file.
-func wavFloats(t *testing.T, b []byte) []float32 {
+func wavFloats(t testing.TB, b []byte) []float32 {
 	t.Helper()
 	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
 		t.Fatal("not a WAV file")

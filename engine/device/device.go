@@ -27,6 +27,19 @@ type Source interface {
 	Render(left, right []float32)
 }
 
+// ReadySource is a Source that can tell whether its next n frames are ready.
+// The null device (which nobody hears in real time) waits up to
+// NullPatience for them before it calls Render, so a late block becomes a
+// short delay instead of a gap in a recording. Ready is called on the
+// device's thread and must not allocate, lock or block.
+type ReadySource interface {
+	Source
+	Ready(n int) bool
+}
+
+// NullPatience bounds how long the null device waits for a late block.
+const NullPatience = 500 * time.Millisecond
+
 // SourceFunc adapts a function to Source.
 type SourceFunc func(left, right []float32)
 
@@ -60,6 +73,9 @@ type Config struct {
 	// FramesPerBuffer is the host buffer; 0 lets PortAudio pick (best on JACK,
 	// where a mismatch makes PortAudio call back twice per period).
 	FramesPerBuffer int
+	// Strict makes the null device keep strict real time even when its
+	// source is late (see ReadySource): benchmarks measure underruns so.
+	Strict bool
 	// Realtime > 0 asks for SCHED_FIFO at that priority for the null
 	// device's clock thread (PortAudio's thread is the host's business).
 	Realtime int

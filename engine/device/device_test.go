@@ -220,3 +220,34 @@ func TestNullCatchesUpGently(t *testing.T) {
 		t.Fatalf("the null device ran ahead of real time: %d frames in %.3f s", st.Frames, el)
 	}
 }
+
+// lateSource is not ready until its time comes.
+type lateSource struct {
+	counting
+	readyAt time.Time
+}
+
+func (s *lateSource) Ready(int) bool { return time.Now().After(s.readyAt) }
+
+// The null device waits (at most NullPatience) for a late source instead of
+// playing a gap into a recording; Strict keeps real time.
+func TestNullWaitsForALateSource(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		src := &lateSource{readyAt: time.Now().Add(150 * time.Millisecond)}
+		out, _ := OpenNull(Config{SampleRate: 48000, FramesPerBuffer: 64, Strict: strict}, src)
+		out.Start()
+		time.Sleep(100 * time.Millisecond)
+		calls := src.calls.Load()
+		time.Sleep(200 * time.Millisecond)
+		out.Close()
+		if !strict && calls != 0 {
+			t.Fatalf("patient null device called a source that was not ready (%d calls)", calls)
+		}
+		if strict && calls == 0 {
+			t.Fatal("strict null device waited for its source")
+		}
+		if src.calls.Load() == 0 {
+			t.Fatalf("strict=%v: the device never played once the source was ready", strict)
+		}
+	}
+}

@@ -78,6 +78,16 @@ func (o *NullOutput) loop() {
 			return
 		default:
 		}
+		if rs, ok := o.src.(ReadySource); ok && !o.cfg.Strict {
+			// Nobody listens to the null device in real time, but its
+			// output may be recorded: wait (bounded) for a late block
+			// rather than record a gap. Pacing stays on absolute deadlines.
+			w0 := monoNow()
+			for !rs.Ready(len(o.left)) && monoNow()-w0 < int64(NullPatience) {
+				ts := unix.NsecToTimespec(100_000)
+				_ = unix.Nanosleep(&ts, nil)
+			}
+		}
 		t0 := monoNow()
 		o.c.render(o.src, o.left, o.right)
 		o.c.took(monoNow() - t0)
