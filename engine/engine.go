@@ -331,17 +331,29 @@ func (e *Engine) PlayPosition() (frames uint64, monoNs int64) {
 	return e.pubPlay.Load(), e.pubPlayNs.Load()
 }
 
-// Ready reports whether the active or the standby worker has rendered the
-// blocks that the next n frames need. Audio thread only (it reads the
-// callback's own position); it never allocates, locks or blocks.
+// Ready reports whether the blocks that the next n frames need are there:
+// from the active worker, or from the standby when the active worker's
+// process is gone. Waiting on the active one (and not on whichever is
+// first) keeps a patient caller from turning every small race between two
+// healthy workers into a failover. Audio thread only (it reads the
+// callback's own state); it never allocates, locks or blocks.
 func (e *Engine) Ready(n int) bool {
 	bf := uint64(e.cfg.BlockFrames)
 	need := (e.rt.play + uint64(n) + bf - 1) / bf
-	for _, i := range [2]int32{e.rt.active, e.rt.standby} {
-		if i < 0 {
-			continue
+	if a := e.rt.active; a >= 0 {
+		if w := e.slots[a].Load(); w != nil {
+			if w.reg.u64(offNext).Load() >= need {
+				return true
+			}
+			select {
+			case <-w.exited:
+			default:
+				return false // alive: wait for it (the caller bounds the wait)
+			}
 		}
-		if w := e.slots[i].Load(); w != nil && w.reg.u64(offNext).Load() >= need {
+	}
+	if b := e.rt.standby; b >= 0 {
+		if w := e.slots[b].Load(); w != nil && w.reg.u64(offNext).Load() >= need {
 			return true
 		}
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 // patientOutput is the tests' device. It calls Render at the null device's
-// pace, but before each call it waits (up to patience) until the active or
-// the standby worker has published the blocks that call will play.
+// pace, but before each call it waits (up to patience) until Engine.Ready
+// says the blocks that call will play are there.
 //
 // Why: the tests check the engine's logic (failover, respawn, snapshot and
 // replay lose no sample and keep the output bit-exact). On this 2-core VM a
@@ -45,20 +45,6 @@ func newPatientOutput(e *Engine, period int) *patientOutput {
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// ready reports whether the active or the standby worker has rendered every
-// block below need.
-func (o *patientOutput) ready(need uint64) bool {
-	for _, i := range [2]int32{o.e.pubActive.Load(), o.e.pubStandby.Load()} {
-		if i < 0 {
-			continue
-		}
-		if w := o.e.slots[i].Load(); w != nil && w.reg.u64(offNext).Load() >= need {
-			return true
-		}
-	}
-	return false
-}
-
 func (o *patientOutput) Start() error {
 	go o.loop()
 	return nil
@@ -69,23 +55,19 @@ func (o *patientOutput) loop() {
 	runtime.LockOSThread()
 	defer sched.Release()
 	_ = sched.SetFIFO(sched.DevicePriority)
-	bf := uint64(o.e.cfg.BlockFrames)
 	period := time.Duration(float64(o.period) / testRate * float64(time.Second))
 	next := time.Now()
-	var play uint64
 	for {
 		select {
 		case <-o.stop:
 			return
 		default:
 		}
-		need := (play + uint64(o.period) + bf - 1) / bf
 		t0 := time.Now()
-		for !o.ready(need) && time.Since(t0) < patience {
+		for !o.e.Ready(o.period) && time.Since(t0) < patience {
 			time.Sleep(100 * time.Microsecond)
 		}
 		o.e.Render(o.left, o.right)
-		play += uint64(o.period)
 		o.frames.Add(uint64(o.period))
 		o.calls.Add(1)
 		next = next.Add(period)

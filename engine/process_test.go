@@ -266,8 +266,13 @@ func TestBothWorkersLost(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	// The frame the fresh synths count from: a cold-started worker has it
+	// as its start block; one respawned since from its snapshot's base.
 	w := h.e.slots[h.e.pubActive.Load()].Load()
 	base := w.reg.u64(offStartBlock).Load() * 64
+	if w.reg.u64(offMode).Load() == modeRestore {
+		base = w.reg.u64(offSnapBase).Load()
+	}
 	frames := int(cs[len(cs)-1].Frame) + testRate/2
 	got := h.waitFrames(frames)
 	st := h.e.Stats()
