@@ -67,13 +67,16 @@ test: deps fmt-check vet nocgo unit
 	$(GO) test -count=1 -p 1 ./...
 
 bench: bench-deps
-	$(GO) test -run '^$$' -bench . -benchmem ./dsp/... ./engine/... ./recorder/...
+	$(GO) test -run '^$$' -bench . -benchmem ./dsp/... ./engine/... ./recorder/... ./controllers/... ./mapping/...
+	$(GO) test -run '^$$' -bench 'RecordingSoak' -benchtime 1x ./cmd/chronus/
 	$(GO) run ./cmd/chronus-bench
 
-# soak: the long engine runs (60 s on the JACK dummy device with 0 underruns,
-# null-device drift over 60 s); bench runs them for 5 s.
+# soak: the long runs: 60 s on the JACK dummy device with 0 underruns,
+# null-device drift over 60 s, a 10-minute recording under a steady OSC load
+# with 0 dropped frames; bench runs them for 5 s.
 soak: deps
 	CHRONUS_SOAK=60s $(GO) test -run '^$$' -bench 'JackDummy|NullDrift' -benchtime 1x ./engine/...
+	CHRONUS_SOAK=10m $(GO) test -run '^$$' -bench 'RecordingSoak' -benchtime 1x -timeout 30m ./cmd/chronus/
 
 # failover: a demonstration on the null device; kills and stops workers while
 # a phrase plays and prints what it measured.
