@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gordonklaus/portaudio"
+
+	"github.com/chronus-audio/chronus/engine/quiet"
 )
 
 // PortAudio is initialised once per process and terminated with the last
@@ -29,7 +31,7 @@ func paAcquire() error {
 		if os.Getenv("JACK_NO_START_SERVER") == "" {
 			os.Setenv("JACK_NO_START_SERVER", "1")
 		}
-		restore := quietStderr()
+		restore := quiet.Silence()
 		err := portaudio.Initialize()
 		restore()
 		if err != nil {
@@ -45,7 +47,7 @@ func paRelease() {
 	defer paMu.Unlock()
 	paUsers--
 	if paUsers == 0 {
-		restore := quietStderr()
+		restore := quiet.Silence()
 		_ = portaudio.Terminate()
 		restore()
 	}
@@ -57,7 +59,7 @@ func List() ([]DeviceInfo, error) {
 		return nil, err
 	}
 	defer paRelease()
-	restore := quietStderr()
+	restore := quiet.Silence()
 	devs, err := portaudio.Devices()
 	def, _ := portaudio.DefaultOutputDevice()
 	restore()
@@ -85,7 +87,7 @@ func List() ([]DeviceInfo, error) {
 var ErrNoDevice = errors.New("device: no audio output device found")
 
 func pickDevice(want string) (*portaudio.DeviceInfo, error) {
-	restore := quietStderr()
+	restore := quiet.Silence()
 	devs, err := portaudio.Devices()
 	def, derr := portaudio.DefaultOutputDevice()
 	restore()
@@ -147,7 +149,7 @@ func OpenPortAudio(cfg Config, src Source) (Output, error) {
 		SampleRate:      cfg.SampleRate,
 		FramesPerBuffer: cfg.FramesPerBuffer,
 	}
-	restore := quietStderr()
+	restore := quiet.Silence()
 	s, err := portaudio.OpenStream(p, o.callback)
 	restore()
 	if err != nil {
