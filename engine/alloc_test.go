@@ -77,6 +77,10 @@ func TestRenderDoesNotAllocate(t *testing.T) {
 			f.fill(0)
 			f.fill(1)
 			e.Render(l, r)
+			f.fill(0)
+			if !e.Ready(len(l)) {
+				t.Error("Ready is false although the active worker rendered the next blocks")
+			}
 		}},
 		{"failover and underrun", func() {
 			// The active loses its blocks: the standby takes over in
