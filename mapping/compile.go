@@ -221,6 +221,26 @@ func (c *compiler) number(t table, key string) (float64, bool) {
 }
 
 // pair reads [a, b] of finite numbers.
+// input reads the "arg" and "in" keys of t (a rule or a target) into the
+// given fields, leaving them as they are when a key is absent. kinds is the
+// rule's kind set: "arg" only makes sense for OSC-only rules.
+func (c *compiler) input(t table, kinds kindMask, arg *uint8, hasIn *bool, inLo, inHi *float64) {
+	if t.has("arg") {
+		if n, ok := c.integer(t, "arg", 0, controllers.MaxArgs-1); ok {
+			*arg = uint8(n)
+		}
+		if kinds != bit(controllers.OSC) {
+			c.errf(t.at("arg"), "arg picks an OSC argument, but the rule does not match only OSC messages")
+		}
+	}
+	if lo, hi, ok := c.pair(t, "in"); ok {
+		if lo == hi {
+			c.errf(t.at("in"), "in range [%g, %g] is empty", lo, hi)
+		}
+		*hasIn, *inLo, *inHi = true, lo, hi
+	}
+}
+
 func (c *compiler) pair(t table, key string) (a, b float64, ok bool) {
 	v, present := t.m[key]
 	if !present {
@@ -567,21 +587,7 @@ func (c *compiler) rule(t table, def *defaults, latches *int) (rule, bool) {
 		}
 		r.hasVal, r.valLo, r.valHi = true, lo, hi
 	}
-	if t.has("arg") {
-		n, ok := c.integer(t, "arg", 0, controllers.MaxArgs-1)
-		if ok {
-			r.arg = uint8(n)
-		}
-		if r.kinds != bit(controllers.OSC) {
-			c.errf(t.at("arg"), "arg picks an OSC argument, but the rule does not match only OSC messages")
-		}
-	}
-	if lo, hi, ok := c.pair(t, "in"); ok {
-		if lo == hi {
-			c.errf(t.at("in"), "in range [%g, %g] is empty", lo, hi)
-		}
-		r.hasIn, r.inLo, r.inHi = true, lo, hi
-	}
+	c.input(t, r.kinds, &r.arg, &r.hasIn, &r.inLo, &r.inHi)
 	r.final, _ = c.boolean(t, "final")
 
 	targets := c.tables(t, "to")
@@ -651,20 +657,7 @@ func (c *compiler) target(t table, r *rule, def *defaults, latches *int) (target
 	}
 	if t.has("arg") || t.has("in") {
 		tg.ownInput, tg.arg, tg.hasIn, tg.inLo, tg.inHi = true, r.arg, r.hasIn, r.inLo, r.inHi
-		if t.has("arg") {
-			if n, ok := c.integer(t, "arg", 0, controllers.MaxArgs-1); ok {
-				tg.arg = uint8(n)
-			}
-			if r.kinds != bit(controllers.OSC) {
-				c.errf(t.at("arg"), "arg picks an OSC argument, but the rule does not match only OSC messages")
-			}
-		}
-		if lo, hi, ok := c.pair(t, "in"); ok {
-			if lo == hi {
-				c.errf(t.at("in"), "in range [%g, %g] is empty", lo, hi)
-			}
-			tg.hasIn, tg.inLo, tg.inHi = true, lo, hi
-		}
+		c.input(t, r.kinds, &tg.arg, &tg.hasIn, &tg.inLo, &tg.inHi)
 	}
 	osc := r.kinds&bit(controllers.OSC) != 0
 	onlyOSC := r.kinds == bit(controllers.OSC)
