@@ -68,7 +68,7 @@ test: deps fmt-check vet nocgo unit
 
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./dsp/... ./engine/... ./recorder/... ./controllers/... ./mapping/...
-	$(GO) test -run '^$$' -bench 'RecordingSoak' -benchtime 1x ./cmd/chronus/
+	$(GO) test -run '^$$' -bench 'RecordingSoak|OSCThroughput|OSCLatency' -benchtime 1x ./cmd/chronus/
 	$(GO) run ./cmd/chronus-bench
 
 # soak: the long runs: 60 s on the JACK dummy device with 0 underruns,

@@ -84,6 +84,10 @@ type Config struct {
 	HangTimeout time.Duration
 	// NoSpare disables the pre-started third worker (slower respawn).
 	NoSpare bool
+	// NoHostNice keeps this process's threads at their nice value instead
+	// of sched.HostNice (see Start), for a program that embeds the engine
+	// and must not raise its own priority.
+	NoHostNice bool
 	// MaxRestarts within RestartWindow before the engine gives up respawning
 	// and runs on the healthy worker alone (default 20 per 10 s).
 	MaxRestarts   int
@@ -193,6 +197,8 @@ type Engine struct {
 
 	handlers map[proto.Op]Handler
 	tap      *Tap
+	cmdTap   CmdTap
+	meter    meter // output peak level, see meter.go
 	stats    counters
 
 	events    chan supEvent
@@ -399,6 +405,7 @@ func (e *Engine) Render(left, right []float32) {
 	}
 	e.stats.frames.Add(uint64(n))
 	e.tap.Write(left, right)
+	e.meter.write(left, right)
 
 	// Let the workers run one device buffer plus the lead ahead.
 	need := (uint64(n) + bf - 1) / bf
@@ -544,6 +551,7 @@ func (e *Engine) forward() {
 		slot := &rt.history[rt.seq&(historySize-1)]
 		c.Encode(slot)
 		rt.historyFrame[rt.seq&(historySize-1)] = c.Frame
+		e.cmdTap.Write(c) // the take records what the workers apply, at its frame
 		for i := int32(0); i < maxWorkers; i++ {
 			if !rt.feeding[i] {
 				continue

@@ -178,7 +178,7 @@ type resources struct {
 	FDs, Memfds, MemfdMaps, Goroutines int
 }
 
-func takeResources(t *testing.T) resources {
+func takeResources(t testing.TB) resources {
 	t.Helper()
 	var r resources
 	ents, err := os.ReadDir("/proc/self/fd")

@@ -222,7 +222,8 @@ func (w *workerProc) wake() {
 const MinProcs = 8
 
 // Start launches two workers (and a spare) and the supervisor, after raising
-// GOMAXPROCS to MinProcs if it is lower (process-wide). Call it once, before
+// GOMAXPROCS to MinProcs if it is lower and giving every thread of the
+// process nice sched.HostNice (process-wide; see Config.NoHostNice). Call it once, before
 // the device starts calling Render. Normal goroutine.
 func (e *Engine) Start() error {
 	if e.started {
@@ -231,6 +232,11 @@ func (e *Engine) Start() error {
 	e.started = true
 	if runtime.GOMAXPROCS(0) < MinProcs {
 		runtime.GOMAXPROCS(MinProcs)
+	}
+	// Every thread of this process at the strongest nice value (package
+	// sched says why). Without the privilege the engine still plays.
+	if !e.cfg.NoHostNice {
+		_ = sched.SetProcessNice(sched.HostNice)
 	}
 	ok := false
 	defer func() {

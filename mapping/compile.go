@@ -326,7 +326,7 @@ var (
 	topKeys    = []string{"map", "rule"}
 	mapKeys    = []string{"description", "enabled", "channel", "device"}
 	ruleKeys   = []string{"name", "kind", "device", "address", "channel", "note", "cc", "program", "value", "arg", "in", "final", "to"}
-	targetKeys = []string{"do", "channel", "param", "range", "curve", "steps", "key", "key_arg", "transpose", "velocity", "number", "value", "latch", "name", "when", "arg", "in"}
+	targetKeys = []string{"do", "channel", "param", "range", "curve", "steps", "key", "key_arg", "transpose", "velocity", "number", "value", "latch", "name", "when", "arg", "in", "port", "type", "address", "args", "dest"}
 )
 
 // kindByName lists the kind names a rule may use.
@@ -370,6 +370,8 @@ var targetSpec = map[string][]string{
 	"all-sound-off":     {"do", "channel", "when", "arg", "in"},
 	"reset-controllers": {"do", "channel", "when", "arg", "in"},
 	"patch-load":        {"do", "name", "when", "arg", "in"},
+	"midi-out":          {"do", "port", "type", "channel", "number", "velocity", "range", "curve", "steps", "arg", "in"},
+	"osc-out":           {"do", "address", "args", "dest", "range", "curve", "steps", "arg", "in"},
 }
 
 var whenNames = map[string]when{"press": whenPress, "release": whenRelease, "any": whenAny}
@@ -751,6 +753,10 @@ func (c *compiler) target(t table, r *rule, def *defaults, latches *int) (target
 	case "record":
 		tg.act = actRecord
 		c.latch(t, &tg, latches)
+	case "midi-out":
+		c.midiOut(t, r, &tg)
+	case "osc-out":
+		c.oscOut(t, r, &tg)
 	default:
 		tg.act, tg.op = actOp, fixedOps[do]
 		if do == "patch-load" {

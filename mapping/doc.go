@@ -24,6 +24,14 @@
 //     changed and never leaves a note stuck, and the positions of latching
 //     toggles.
 //
+// # Outputs
+//
+// The midi-out and osc-out targets make no command: Map.ApplyOut and
+// Session.ApplyOut append them as Output values (a MIDI message and the
+// port name it is for, or an OSC message and its destination) for the
+// caller to send, so this package stays free of I/O and of the MIDI and
+// OSC transports. Apply and ApplyFrom leave them out.
+//
 // Apply leaves Frame and Seq at 0: the caller stamps them (for a
 // timetagged OSC bundle, from Event.Due).
 //

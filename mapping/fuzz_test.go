@@ -36,6 +36,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(kitchenSink))
+	f.Add([]byte(bridgeMap))
 	f.Add([]byte("[[rule]]\naddress = \"/a/{b,c}/[!x-z]*\"\nto = { do = \"note\", key = \"$2\" }\n"))
 	f.Add([]byte("[[rule]\n"))
 	f.Add([]byte("[map]\nchannel = 17\n"))
@@ -51,9 +52,11 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		dst := make([]proto.Command, 0, 64)
+		var outs []Output
 		for _, ev := range events {
-			dst = m.Apply(ev, dst[:0])
+			dst, outs = m.ApplyOut(ev, "nanoKEY", dst[:0], outs[:0])
 			checkValid(t, dst)
+			checkOutputs(t, outs)
 		}
 	})
 }
@@ -118,7 +121,7 @@ func FuzzApply(f *testing.F) {
 		}
 		all = append(all, m)
 	}
-	all = append(all, mustCompile(f, kitchenSink))
+	all = append(all, mustCompile(f, kitchenSink), mustCompile(f, bridgeMap))
 	sess := NewSession(NewLive(NewSet(all...)), func(*controllers.Event) string { return "nanoKEY" })
 	f.Add([]byte{byte(controllers.NoteOn), 0, 60, 100, 0, 0, 0, 50, 2, 0, 0, 0})
 	f.Add([]byte{0x80, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0, 'f', 0, 0, 0, 0, 0, 0, 0xe0, 0x3f})
@@ -126,13 +129,41 @@ func FuzzApply(f *testing.F) {
 	f.Add([]byte{0x82, 0, 0, 0, 0, 0, 0, 0, 3, 2, 1, 0, 's', '3', 0, 0, 0, 0, 0, 0, 0, 0, 'x', 'o', 'n'})
 	f.Add([]byte{0xff, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255})
 	dst := make([]proto.Command, 0, 64)
+	var outs []Output
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ev := fuzzEvent(data)
 		for _, m := range all {
-			dst = m.ApplyFrom(ev, "nanoKEY", dst[:0])
+			dst, outs = m.ApplyOut(ev, "nanoKEY", dst[:0], outs[:0])
 			checkValid(t, dst)
+			checkOutputs(t, outs)
 		}
 		dst = sess.Apply(ev, dst[:0])
 		checkValid(t, dst)
 	})
+}
+
+// checkOutputs fails on a MIDI output that is not one well-formed channel
+// message, or an OSC output without an address.
+func checkOutputs(t *testing.T, outs []Output) {
+	t.Helper()
+	for i := range outs {
+		o := &outs[i]
+		switch o.Kind {
+		case OutMIDI:
+			msg := o.Message()
+			want := 3
+			if s := msg[0] & 0xF0; s == 0xC0 || s == 0xD0 {
+				want = 2
+			}
+			if len(msg) != want || msg[0] < 0x80 || msg[0] >= 0xF0 || msg[1] >= 0x80 || len(msg) == 3 && msg[2] >= 0x80 {
+				t.Fatalf("output %d is not a MIDI channel message: % x", i, msg)
+			}
+		case OutOSC:
+			if o.AddrLen == 0 || o.Addr[0] != '/' || int(o.NArgs) > len(o.Args) {
+				t.Fatalf("output %d: OSC address %q, %d args", i, o.Address(), o.NArgs)
+			}
+		default:
+			t.Fatalf("output %d has kind %d", i, o.Kind)
+		}
+	}
 }

@@ -36,7 +36,9 @@ const (
 	actPressure
 	actProgram
 	actRecord
-	actOp // a fixed op on press: record-start/-stop, all-notes-off, ...
+	actOp      // a fixed op on press: record-start/-stop, all-notes-off, ...
+	actMIDIOut // an Output to a MIDI port (output.go)
+	actOSCOut  // an Output to OSC clients (output.go)
 )
 
 // numMode says where a note, controller or program number comes from.
@@ -97,6 +99,7 @@ type target struct {
 	inLo     float64
 	inHi     float64
 	onOff    [2]float64
+	out      *outSpec // actMIDIOut, actOSCOut
 }
 
 // rule is one compiled [[rule]]: a filter and its targets.
@@ -173,7 +176,7 @@ func (m *Map) NeedsDevice() bool { return m.device }
 // nothing when dst has room (a few commands per matching target; a target
 // on channel "all" writes 16). Any goroutine may call it.
 func (m *Map) Apply(ev *controllers.Event, dst []proto.Command) []proto.Command {
-	dst, _ = m.apply(ev, "", nil, dst)
+	dst, _ = m.apply(ev, "", nil, dst, nil)
 	return dst
 }
 
@@ -181,20 +184,30 @@ func (m *Map) Apply(ev *controllers.Event, dst []proto.Command) []proto.Command 
 // an OSC client's address): rules with a device filter match when their
 // text is a case-insensitive substring of device.
 func (m *Map) ApplyFrom(ev *controllers.Event, device string, dst []proto.Command) []proto.Command {
-	dst, _ = m.apply(ev, device, nil, dst)
+	dst, _ = m.apply(ev, device, nil, dst, nil)
 	return dst
+}
+
+// ApplyOut is ApplyFrom that also appends the output actions of the
+// midi-out and osc-out targets to out (Apply and ApplyFrom leave them out).
+// It is pure like Apply and allocates nothing when dst and out have room.
+// Any goroutine.
+func (m *Map) ApplyOut(ev *controllers.Event, device string, dst []proto.Command, out []Output) ([]proto.Command, []Output) {
+	dst, _ = m.apply(ev, device, nil, dst, &out)
+	return dst, out
 }
 
 // apply runs the rules in order; final reports that a rule with final =
 // true matched, which stops later rules and maps. latches holds one bit per
-// latch slot, or is nil.
-func (m *Map) apply(ev *controllers.Event, device string, latches []uint64, dst []proto.Command) (out []proto.Command, final bool) {
+// latch slot, or is nil. outs receives output actions, or is nil to skip
+// them.
+func (m *Map) apply(ev *controllers.Event, device string, latches []uint64, dst []proto.Command, outs *[]Output) (out []proto.Command, final bool) {
 	if int(ev.Kind) >= numKinds || ev.Kind == controllers.KindNone {
 		return dst, false
 	}
 	if ev.Kind != controllers.OSC {
 		for _, i := range m.byKind[ev.Kind] {
-			if dst, final = m.fire(i, ev, nil, device, latches, dst); final {
+			if dst, final = m.fire(i, ev, nil, device, latches, dst, outs); final {
 				return dst, true
 			}
 		}
@@ -214,7 +227,7 @@ func (m *Map) apply(ev *controllers.Event, device string, latches []uint64, dst 
 			if m.rules[i].kinds&bit(controllers.OSC) == 0 {
 				continue
 			}
-			if dst, final = m.fire(uint16(i), ev, &a, device, latches, dst); final {
+			if dst, final = m.fire(uint16(i), ev, &a, device, latches, dst, outs); final {
 				return dst, true
 			}
 		}
@@ -230,7 +243,7 @@ func (m *Map) apply(ev *controllers.Event, device string, latches []uint64, dst 
 		} else {
 			i, pat = pat[0], pat[1:]
 		}
-		if dst, final = m.fire(i, ev, &a, device, latches, dst); final {
+		if dst, final = m.fire(i, ev, &a, device, latches, dst, outs); final {
 			return dst, true
 		}
 	}
@@ -254,7 +267,7 @@ type input struct {
 }
 
 // fire applies rule i if it matches ev.
-func (m *Map) fire(i uint16, ev *controllers.Event, a *oscAddr, device string, latches []uint64, dst []proto.Command) ([]proto.Command, bool) {
+func (m *Map) fire(i uint16, ev *controllers.Event, a *oscAddr, device string, latches []uint64, dst []proto.Command, outs *[]Output) ([]proto.Command, bool) {
 	r := &m.rules[i]
 	if !r.matches(ev, a, device) {
 		return dst, false
@@ -270,11 +283,11 @@ func (m *Map) fire(i uint16, ev *controllers.Event, a *oscAddr, device string, l
 			// second axis).
 			tin := readInput(ev, tg.arg, tg.hasIn, tg.inLo, tg.inHi)
 			if !tin.junk {
-				dst = tg.emit(ev, &tin, latches, dst)
+				dst = tg.emit(ev, &tin, latches, dst, outs)
 			}
 			continue
 		}
-		dst = tg.emit(ev, &in, latches, dst)
+		dst = tg.emit(ev, &in, latches, dst, outs)
 	}
 	return dst, r.final
 }
@@ -502,10 +515,16 @@ func containsFold(s, sub string) bool {
 	return false
 }
 
-// emit appends the commands of target t for input in.
-func (t *target) emit(ev *controllers.Event, in *input, latches []uint64, dst []proto.Command) []proto.Command {
+// emit appends the commands of target t for input in (or, for an output
+// target, its Output to *outs when outs is not nil).
+func (t *target) emit(ev *controllers.Event, in *input, latches []uint64, dst []proto.Command, outs *[]Output) []proto.Command {
 	var c proto.Command
 	switch t.act {
+	case actMIDIOut, actOSCOut:
+		if outs != nil {
+			t.emitOut(ev, in, outs)
+		}
+		return dst
 	case actNote:
 		key, ok := t.number(ev, in)
 		if !ok {

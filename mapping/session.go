@@ -82,6 +82,18 @@ func (s *Session) Set() *Set { return s.set }
 // unchanged and dst has room; adopting a new Set allocates the Session's
 // bookkeeping for it once.
 func (s *Session) Apply(ev *controllers.Event, dst []proto.Command) []proto.Command {
+	return s.apply(ev, dst, nil)
+}
+
+// ApplyOut is Apply that also appends the output actions of the midi-out
+// and osc-out targets to out, for the caller to send (see Output). It
+// allocates nothing when the Set is unchanged and dst and out have room.
+func (s *Session) ApplyOut(ev *controllers.Event, dst []proto.Command, out []Output) ([]proto.Command, []Output) {
+	dst = s.apply(ev, dst, &out)
+	return dst, out
+}
+
+func (s *Session) apply(ev *controllers.Event, dst []proto.Command, outs *[]Output) []proto.Command {
 	dst = s.Sync(dst)
 	device := ""
 	if s.set.device && s.names != nil {
@@ -90,7 +102,7 @@ func (s *Session) Apply(ev *controllers.Event, dst []proto.Command) []proto.Comm
 	for i, m := range s.set.maps {
 		start := len(dst)
 		var final bool
-		dst, final = m.apply(ev, device, s.latches[i], dst)
+		dst, final = m.apply(ev, device, s.latches[i], dst, outs)
 		s.track(i, dst[start:])
 		if final {
 			break

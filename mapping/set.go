@@ -74,7 +74,7 @@ func (s *Set) Apply(ev *controllers.Event, dst []proto.Command) []proto.Command 
 func (s *Set) ApplyFrom(ev *controllers.Event, device string, dst []proto.Command) []proto.Command {
 	for _, m := range s.maps {
 		var final bool
-		if dst, final = m.apply(ev, device, nil, dst); final {
+		if dst, final = m.apply(ev, device, nil, dst, nil); final {
 			break
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gitlab.com/gomidi/midi/v2/smf"
+
+	"github.com/chronus-audio/chronus/controllers/midifile"
 )
 
 func TestMIDITakeReadsBackOnTheSameTimeline(t *testing.T) {
@@ -48,7 +50,7 @@ func TestMIDITakeReadsBackOnTheSameTimeline(t *testing.T) {
 		t.Fatalf("read back %d events: %+v", len(evs), evs)
 	}
 	for i, w := range want {
-		if d := evs[i].us - w; d < -600 || d > 600 { // one tick is 521 µs
+		if d := evs[i].us - w; d < -1 || d > 1 { // one tick is one frame; µs are rounded
 			t.Fatalf("event %d (%s) at %d µs, want %d", i, evs[i].msg, evs[i].us, w)
 		}
 	}
@@ -65,5 +67,68 @@ func TestVLQ(t *testing.T) {
 		if got := appendVLQ(nil, tc.v); !bytes.Equal(got, tc.want) {
 			t.Errorf("vlq(%#x) = %x, want %x", tc.v, got, tc.want)
 		}
+	}
+}
+
+// TestMIDITakeKeepsExactFrames: at the usual rates one tick is one frame,
+// so the loader Chronus renders with (ticks → µs → frames at the take's
+// rate) gives back every event's exact frame; text events are skipped by
+// it as meta events.
+func TestMIDITakeKeepsExactFrames(t *testing.T) {
+	for _, rate := range []int{8000, 11025, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000} {
+		ppq, tempo, exact := smfTimebase(rate)
+		if !exact || ppq*1000000 != int64(rate)*tempo {
+			t.Fatalf("rate %d: %d ticks per quarter at %d µs is not one tick per frame", rate, ppq, tempo)
+		}
+		path := filepath.Join(t.TempDir(), "take.mid")
+		take, err := NewMIDITake(path, rate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := []int64{0, 1, 2, 3, 7, 999, 1000, 1001, int64(rate) - 1, int64(rate), 12345677, 5 * 3600 * int64(rate)}
+		for i, f := range frames {
+			take.Add(f, []byte{0x90, byte(i), 100})
+			take.AddText(f+1, "set filter/cutoff 900")
+		}
+		if err := take.Close(); err != nil {
+			t.Fatal(err)
+		}
+		song, err := midifile.LoadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(song.Events) != len(frames) || song.Meta < len(frames) {
+			t.Fatalf("rate %d: read back %d events and %d meta events, want %d and at least %d", rate, len(song.Events), song.Meta, len(frames), len(frames))
+		}
+		for i, e := range song.Events {
+			if got := int64(midifile.Frame(e.Time, rate)); got != frames[i] || e.Msg[1] != byte(i) {
+				t.Fatalf("rate %d: event %d (key %d) at frame %d, want %d", rate, i, e.Msg[1], got, frames[i])
+			}
+		}
+	}
+}
+
+// TestMIDITakeOddRate: a rate no division fits falls back to 1/1920 s
+// ticks, placed to the nearest tick.
+func TestMIDITakeOddRate(t *testing.T) {
+	const rate = 1000003 // prime: no division up to 32767 divides it
+	if _, _, exact := smfTimebase(rate); exact {
+		t.Fatal("a prime rate claims an exact time base")
+	}
+	path := filepath.Join(t.TempDir(), "take.mid")
+	take, err := NewMIDITake(path, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	take.Add(rate/2, []byte{0x90, 60, 100})
+	if err := take.Close(); err != nil {
+		t.Fatal(err)
+	}
+	song, err := midifile.LoadFile(path)
+	if err != nil || len(song.Events) != 1 {
+		t.Fatalf("read back %v, %v", song, err)
+	}
+	if d := song.Events[0].Time - 500000; d < -261 || d > 261 { // half a tick
+		t.Fatalf("event at %d µs, want 500000 ± 261", song.Events[0].Time)
 	}
 }

@@ -35,7 +35,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.midiIn, "midi", nil, "MIDI inputs to open, by name substring (default: every input)")
 	fs.StringSliceVar(&f.midiOut, "midi-out", nil, "MIDI outputs to open for feedback, by name substring")
 	fs.BoolVar(&f.noMIDI, "no-midi", false, "do not open MIDI ports")
-	fs.BoolVar(&f.sysex, "sysex", false, "receive SysEx (up to 64 KiB; longer messages crash gomidi's reader, so keep this off for unknown devices)")
+	fs.BoolVar(&f.sysex, "sysex", false, "receive SysEx (up to 64 KiB; longer messages are dropped and counted)")
 	fs.BoolVar(&f.noOSC, "no-osc", false, "do not listen for OSC")
 	fs.StringVar(&f.oscHost, "osc-host", "", "address to listen on for OSC (default: all interfaces)")
 	fs.IntVar(&f.oscPort, "osc-port", osc.DefaultPort, "OSC port, UDP and TCP (0: any free port, logged)")

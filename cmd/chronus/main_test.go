@@ -394,8 +394,22 @@ func TestDefaultOutputName(t *testing.T) {
 	if r := chronus(t, nil, "render", in); r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "song.wav")); err != nil {
+	wav := filepath.Join(dir, "song.wav")
+	st, err := os.Stat(wav)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Rendering again with the default name (a take's .mid beside its WAV)
+	// must not replace the file; -o may.
+	r := chronus(t, nil, "render", in)
+	if r.code == 0 || !strings.Contains(string(r.stderr), "already exists") {
+		t.Fatalf("second render: exit %d, stderr %q; want a refusal", r.code, r.stderr)
+	}
+	if again, err := os.Stat(wav); err != nil || !again.ModTime().Equal(st.ModTime()) || again.Size() != st.Size() {
+		t.Fatalf("the existing WAV changed: %v", err)
+	}
+	if r := chronus(t, nil, "render", in, "-o", wav); r.code != 0 {
+		t.Fatalf("render -o over an existing file: exit %d: %s", r.code, r.stderr)
 	}
 }
 

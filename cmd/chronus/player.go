@@ -36,6 +36,12 @@ type player struct {
 	// frameAt's clock anchor (dispatch goroutine only).
 	anchorFrame uint64
 	anchorNs    int64
+	// Map outputs and OSC feedback (feedback.go, forward.go).
+	fwd  *forwarder
+	fb   *feedback
+	outs []mapping.Output
+	// flow counts the commands sent to the engine (stats.go).
+	flow flowStats
 }
 
 func startPlayer(ctx context.Context, a *app, eng *engine.Engine, recs *recordings, f inputFlags) (*player, error) {
@@ -86,6 +92,7 @@ func startPlayer(ctx context.Context, a *app, eng *engine.Engine, recs *recordin
 		return nil, err
 	}
 	p.in = in
+	p.startBridge(ctx)
 	p.wg.Add(1)
 	go p.dispatch(ctx)
 	return p, nil
@@ -94,6 +101,7 @@ func startPlayer(ctx context.Context, a *app, eng *engine.Engine, recs *recordin
 func (p *player) close() {
 	p.cancel()
 	p.wg.Wait()
+	p.fwd.close() // end the notes the maps started on MIDI outputs
 	p.in.Close()
 	// Release whatever the maps still hold, so nothing keeps sounding.
 	for _, c := range p.sess.ReleaseAll(p.cmds[:0]) {
@@ -128,10 +136,7 @@ func (p *player) handle(ev *controllers.Event) {
 	if ev.Kind == controllers.OSC && p.host(ev) {
 		return
 	}
-	if ev.Kind != controllers.OSC && ev.RawLen > 0 && ev.RawLen <= 3 {
-		p.recs.midi(ev.RawMsg[:ev.RawLen])
-	}
-	p.send(p.sess.Apply(ev, p.cmds[:0]), ev)
+	p.route(ev) // forward.go
 }
 
 // send hands commands to the engine; a timetagged OSC bundle's commands
@@ -150,7 +155,9 @@ func (p *player) send(cmds []proto.Command, ev *controllers.Event) {
 		if frame > 0 {
 			c.Frame, c.Flags = frame, c.Flags|proto.FlagAbsolute
 		}
-		if err := p.eng.Send(c); err != nil && !errors.Is(err, engine.ErrBusy) {
+		err := p.eng.Send(c)
+		p.flow.sentCmd(&c, err) // stats.go
+		if err != nil && !errors.Is(err, engine.ErrBusy) {
 			p.a.log.Debug().Err(err).Str("op", c.Op.String()).Msg("A mapped command was refused.")
 		}
 	}
@@ -203,6 +210,8 @@ func (p *player) host(ev *controllers.Event) bool {
 		p.stopRecording(ev)
 	case "/record/status", "/status":
 		p.replyStatus(ev)
+	case "/stats", "/stats/reset", "/stats/probe":
+		p.statsOSC(ev) // stats.go
 	default:
 		return false
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,31 +14,31 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chronus-audio/chronus/engine"
+	"github.com/chronus-audio/chronus/engine/proto"
 	"github.com/chronus-audio/chronus/recorder"
 )
 
-// tapSource adapts the engine's output tap to recorder.Source. A gap (frames
-// the tap dropped because the writer fell behind) is reported once the ring
-// is drained, which places it within one poll of where it happened.
+// tapSource adapts the engine's output tap to recorder.Source. The tap
+// says where each gap (frames dropped because the writer fell behind)
+// begins, so the recorder's silence fills it at its exact frame.
 type tapSource struct {
-	tap     *engine.Tap
-	dropped uint64
+	tap *engine.Tap
 }
 
 func (s *tapSource) Read(dst []float32) (int, uint64) {
-	n := s.tap.Read(dst)
-	if n < len(dst)/2 {
-		if d := s.tap.Dropped(); d > s.dropped {
-			gap := d - s.dropped
-			s.dropped = d
-			return n, gap
-		}
-	}
-	return n, 0
+	n, gap, _ := s.tap.ReadGap(dst)
+	return n, gap
 }
 
-// recordings starts and stops takes: WAV from the output tap plus the take's
-// MIDI events as a .mid beside it. Any goroutine may call its methods.
+// takeLead is how far ahead of the frame playing now a take starts (in
+// seconds): more than a device buffer, so the WAV's first frame is the
+// frame asked for, and the MIDI take's timeline is known exactly.
+const takeLead = 0.1
+
+// recordings starts and stops takes: WAV from the output tap plus, as a
+// .mid beside it, every command the synth workers received during the
+// take (from the engine's command tap), at its exact frame. Any goroutine
+// may call its methods.
 type recordings struct {
 	eng    *engine.Engine
 	dir    string
@@ -47,8 +48,19 @@ type recordings struct {
 	mu       sync.Mutex
 	rec      *recorder.Recording
 	take     *recorder.MIDITake
-	startAt  uint64 // engine frame at the start of the take
+	startAt  uint64 // engine frame of the WAV's first frame, once known
+	based    bool   // startAt is confirmed by the tap
 	lastPath string
+	cmds     []proto.Command
+	midi     takeCounts
+}
+
+// takeCounts says what the MIDI take made of the commands it got.
+type takeCounts struct {
+	events  int    // written as MIDI channel messages
+	texts   int    // no MIDI equivalent: written as text events
+	dropped uint64 // the command tap was full: lost (the recorder fell behind)
+	tapBase uint64 // the command tap's Dropped() at the take's start
 }
 
 // errNameRefused is the class of bad recording names from the network.
@@ -96,34 +108,45 @@ func (r *recordings) start(path string) error {
 	if _, err := os.Stat(midPath); err == nil {
 		return fmt.Errorf("%w: %s", recorder.ErrExists, midPath)
 	}
-	tap := r.eng.Tap()
-	tap.Enable(true)
-	r.startAt, _ = r.eng.PlayPosition()
-	rec, err := recorder.Start(&tapSource{tap: tap, dropped: tap.Dropped()}, recorder.Options{
-		Path: path, Rate: int(r.eng.SampleRate()), Format: r.format,
+	rate := r.eng.SampleRate()
+	take, err := recorder.NewMIDITake(midPath, int(rate))
+	if err != nil {
+		return err
+	}
+	tap, ctap := r.eng.Tap(), r.eng.CmdTap()
+	now, _ := r.eng.PlayPosition()
+	r.startAt, r.based = now+uint64(takeLead*rate), false
+	// Commands first: one stamped before the audio starts is still in the
+	// future, and belongs at the take's start.
+	ctap.Enable(true)
+	tap.EnableFrom(r.startAt)
+	rec, err := recorder.Start(&tapSource{tap: tap}, recorder.Options{
+		Path: path, Rate: int(rate), Format: r.format,
 		OnEvent: r.onEvent,
 	})
 	if err != nil {
 		tap.Enable(false)
+		ctap.Enable(false)
 		return err
 	}
-	take, err := recorder.NewMIDITake(midPath, int(r.eng.SampleRate()))
-	if err != nil {
-		rec.Stop()
-		tap.Enable(false)
-		return err
+	if r.cmds == nil {
+		r.cmds = make([]proto.Command, 256)
 	}
 	r.rec, r.take, r.lastPath = rec, take, path
+	r.midi = takeCounts{tapBase: ctap.Dropped()}
 	r.log.Info().Str("path", path).Str("format", r.format.String()).Msg("Recording started.")
 	go r.watch(rec)
 	return nil
 }
 
-// watch syncs the MIDI take every second and notices a recording that
-// stopped on its own (disk full).
+// watch moves the take's commands into the MIDI take every 50 ms (the
+// command tap holds 4096), syncs the MIDI file every second, and notices a
+// recording that stopped on its own (disk full). The OSC clients hear the
+// status once a second from the feedback (feedback.go).
 func (r *recordings) watch(rec *recorder.Recording) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	lastSync := time.Now()
 	for {
 		select {
 		case <-rec.Done():
@@ -135,15 +158,124 @@ func (r *recordings) watch(rec *recorder.Recording) {
 			return
 		case <-t.C:
 			r.mu.Lock()
-			if r.rec == rec && r.take != nil {
-				if err := r.take.Sync(); err != nil {
-					r.log.Error().Err(err).Msg("The MIDI part of the recording could not be written; the audio keeps recording.")
-					r.take = nil
+			if r.rec != rec {
+				r.mu.Unlock()
+				return
+			}
+			r.drainLocked(false)
+			if time.Since(lastSync) >= time.Second {
+				lastSync = time.Now()
+				if r.take != nil {
+					if err := r.take.Sync(); err != nil {
+						r.log.Error().Err(err).Msg("The MIDI part of the recording could not be written; the audio keeps recording.")
+						r.take = nil
+					}
 				}
 			}
 			r.mu.Unlock()
 		}
 	}
+}
+
+// drainLocked moves the commands the workers received into the MIDI take,
+// on the WAV's timeline: a command's frame minus the WAV's first frame.
+// Commands wait in the command tap until the output tap has confirmed that
+// first frame (or, final, the take ends before any audio). r.mu held.
+func (r *recordings) drainLocked(final bool) {
+	ctap := r.eng.CmdTap()
+	if !r.based {
+		f, ok := r.eng.Tap().Start()
+		if !ok && !final {
+			return
+		}
+		if ok {
+			r.startAt = f
+		}
+		r.based = true
+	}
+	for {
+		n := ctap.Read(r.cmds)
+		if n == 0 {
+			break
+		}
+		if r.take == nil {
+			continue
+		}
+		for i := range r.cmds[:n] {
+			r.addCommand(&r.cmds[i])
+		}
+	}
+	if d := ctap.Dropped() - r.midi.tapBase; d > r.midi.dropped {
+		r.log.Warn().Uint64("commands", d-r.midi.dropped).
+			Msg("The MIDI part of the recording fell behind and lost commands; the audio is not affected.")
+		r.midi.dropped = d
+	}
+}
+
+// addCommand writes one stamped worker command into the take. A command
+// stamped for a frame before the take's first frame (sent just before it
+// began) is placed at its start. r.mu held.
+func (r *recordings) addCommand(c *proto.Command) {
+	frame := int64(c.Frame) - int64(r.startAt)
+	msg, n, text := takeMessage(c)
+	switch {
+	case n > 0:
+		r.take.Add(frame, msg[:n])
+		r.midi.events++
+	case text != "":
+		r.take.AddText(frame, text)
+		r.midi.texts++
+	}
+}
+
+// takeMessage turns a worker command into the MIDI channel message that
+// makes the synth do the same (what `chronus render` reads back, see
+// dsp.MIDIEvent), or, when MIDI has no such message, a text for a text
+// meta event: synth parameters (set), per-note pitch bend and the whole
+// synth's reset. Values are quantised to MIDI's 7 bits (velocity,
+// controllers, pressure) and 14 bits (pitch bend), so a value that came
+// from MIDI round-trips exactly and one from OSC to the nearest step.
+func takeMessage(c *proto.Command) (msg [3]byte, n int, text string) {
+	ch := c.Channel & 0x0f
+	seven := func(v float64) byte { return byte(min(max(math.Round(v*127), 0), 127)) }
+	switch c.Op {
+	case proto.OpNoteOn:
+		// Velocity 0 would read back as a note-off.
+		return [3]byte{0x90 | ch, c.Key, max(seven(c.Value), 1)}, 3, ""
+	case proto.OpNoteOff:
+		return [3]byte{0x80 | ch, c.Key, seven(c.Value)}, 3, ""
+	case proto.OpControl:
+		return [3]byte{0xB0 | ch, c.Key, seven(c.Value)}, 3, ""
+	case proto.OpPitchBend:
+		if c.Flags&proto.FlagPerNote != 0 {
+			return msg, 0, fmt.Sprintf("pitch-bend key=%d value=%g channel=%d", c.Key, c.Value, ch+1)
+		}
+		// The inverse of dsp.MIDIEvent: 8191 steps up, 8192 down.
+		v := 8192 + math.Round(c.Value*8192)
+		if c.Value > 0 {
+			v = 8192 + math.Round(c.Value*8191)
+		}
+		b := int(min(max(v, 0), 16383))
+		return [3]byte{0xE0 | ch, byte(b & 0x7f), byte(b >> 7)}, 3, ""
+	case proto.OpPressure:
+		if c.Flags&proto.FlagPerNote != 0 {
+			return [3]byte{0xA0 | ch, c.Key, seven(c.Value)}, 3, ""
+		}
+		return [3]byte{0xD0 | ch, seven(c.Value)}, 2, ""
+	case proto.OpProgram:
+		return [3]byte{0xC0 | ch, c.Key}, 2, ""
+	case proto.OpAllNotesOff:
+		return [3]byte{0xB0 | ch, 123, 0}, 3, ""
+	case proto.OpAllSoundOff:
+		return [3]byte{0xB0 | ch, 120, 0}, 3, ""
+	case proto.OpResetControllers:
+		return [3]byte{0xB0 | ch, 121, 0}, 3, ""
+	case proto.OpSet:
+		return msg, 0, fmt.Sprintf("set %s/%s=%g channel=%d", c.Module.String(), c.Param.String(), c.Value, ch+1)
+	case proto.OpReset:
+		return msg, 0, "reset"
+	}
+	return msg, 0, ""
 }
 
 func (r *recordings) onEvent(e recorder.Event) {
@@ -173,6 +305,10 @@ func (r *recordings) stop() (recorder.Status, bool) {
 func (r *recordings) finishLocked() recorder.Status {
 	st := r.rec.Stop()
 	r.eng.Tap().Enable(false)
+	// Commands stamped up to now are all in the tap: the last ones may be
+	// after the WAV's end (a note-off), which a re-render needs.
+	r.drainLocked(true)
+	r.eng.CmdTap().Enable(false)
 	if r.take != nil {
 		if err := r.take.Close(); err != nil {
 			r.log.Error().Err(err).Msg("The MIDI part of the recording could not be written.")
@@ -181,7 +317,9 @@ func (r *recordings) finishLocked() recorder.Status {
 	r.rec, r.take = nil, nil
 	if st.Err == nil {
 		r.log.Info().Str("path", st.Path).Float64("seconds", float64(st.Frames)/r.eng.SampleRate()).
-			Uint64("dropped_frames", st.Dropped).Msg("Recording stopped.")
+			Uint64("dropped_frames", st.Dropped).Int("midi_events", r.midi.events).
+			Int("midi_text_events", r.midi.texts).Uint64("midi_dropped", r.midi.dropped).
+			Msg("Recording stopped.")
 	}
 	return st
 }
@@ -194,15 +332,4 @@ func (r *recordings) status() (recorder.Status, bool) {
 		return recorder.Status{Path: r.lastPath}, false
 	}
 	return r.rec.Status(), true
-}
-
-// midi adds a controller's raw MIDI message to the take, on its timeline.
-func (r *recordings) midi(msg []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.take == nil {
-		return
-	}
-	now, _ := r.eng.PlayPosition()
-	r.take.Add(int64(now)-int64(r.startAt), msg)
 }

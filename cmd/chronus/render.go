@@ -97,6 +97,13 @@ func (a *app) render(ctx context.Context, in string, f renderFlags) error {
 	if out != "-" && sameFile(in, out) {
 		return fail(usageError{errors.New("render: the output would overwrite the input")}, "The output path is not valid.")
 	}
+	if f.output == "" {
+		// The default name of a recorded take's .mid is the take's own WAV:
+		// only a name the user gave replaces an existing file.
+		if _, err := os.Stat(out); err == nil {
+			return fail(usageError{fmt.Errorf("render: %s already exists; name the output with -o", out)}, "The output file already exists.")
+		}
+	}
 	if out == "-" && isTerminal(a.stdout) {
 		return fail(usageError{errors.New("render: standard output is a terminal; redirect it or use -o FILE")}, "Refusing to write WAV data to a terminal.")
 	}

@@ -48,6 +48,12 @@ func (l *listener) onMsg(msg []byte, _ int32) {
 		c.stats.dropped.Add(1)
 		return
 	}
+	if len(msg) > c.cfg.SysExMax && msg[0] == 0xF0 {
+		// Only a driver that hands over whole messages (RtMidi read
+		// without gomidi's reader) gets here; gomidi's reader panics first.
+		c.stats.oversized.Add(1)
+		return
+	}
 	var r record
 	if !decode(msg, &r.ev) {
 		c.stats.ignored.Add(1)

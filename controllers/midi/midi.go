@@ -38,22 +38,26 @@
 //
 // SysEx is off by default. The driver is then told to ignore it (RtMidi drops
 // it; gomidi's reader never buffers it), so a SysEx of any length is harmless.
-// With Config.SysEx on, gomidi's reader collects each SysEx in a buffer of
-// Config.SysExMax bytes (default and maximum 65535, the largest Event.RawLen),
-// allocated afresh at every F0. A SysEx longer than that, counting F0 and F7,
-// makes gomidi v2.3.22's reader (drivers/reader.go) index past its buffer and
-// panic before any code of ours runs:
+// With Config.SysEx on, a SysEx of at most Config.SysExMax bytes counting F0
+// and F7 (default and maximum 65535, the largest Event.RawLen) is delivered; a
+// longer one is dropped. Where it is dropped depends on the driver:
 //
-//   - with testdrv the reader runs inside the sender's Send call. If that is
-//     our Send, it recovers: the message is dropped, Send returns ErrDriverPanic
-//     and Stats.DriverPanics counts it;
-//   - with rtmididrv it runs on RtMidi's C thread, after RtMidi has assembled the
-//     whole SysEx from ALSA's 256-byte chunks. No Go code can recover there, and
-//     the process exits.
+//   - a driver whose In hands the listener whole messages (cmd wraps
+//     rtmididrv so: RtMidi joins ALSA's 256-byte chunks into one message, and
+//     gomidi's reader is bypassed) delivers it to the callback, which drops it
+//     and counts it in Stats.Oversized;
+//   - through gomidi's reader (testdrv, and any driver's own Listen) the
+//     reader collects each SysEx in a buffer of SysExMax bytes, allocated
+//     afresh at every F0, and gomidi v2.3.22's reader (drivers/reader.go)
+//     indexes past it and panics before any code of ours runs. With testdrv
+//     that happens inside the sender's Send call: if that is our Send, it
+//     recovers, the message is dropped, Send returns ErrDriverPanic and
+//     Stats.DriverPanics counts it. Plain rtmididrv would panic on RtMidi's C
+//     thread, where nothing can recover, which is why cmd does not use its
+//     Listen with SysEx on.
 //
-// So turn SysEx on only for devices whose SysEx messages are known to stay
-// within SysExMax. An Event keeps the first controllers.MaxRaw bytes in RawMsg
-// and the full length in RawLen.
+// An Event keeps the first controllers.MaxRaw bytes in RawMsg and the full
+// length in RawLen.
 //
 // # Loop suppression
 //
@@ -210,11 +214,12 @@ type Stats struct {
 	Sent         uint64 // messages Send handed to the driver
 	SendErrors   uint64 // Send calls the driver refused or panicked on
 	DriverPanics uint64 // driver panics recovered on our goroutines (testdrv: an oversized SysEx looping back)
+	Oversized    uint64 // SysEx messages longer than Config.SysExMax that reached the callback whole, dropped
 }
 
 type counters struct {
 	messages, dropped, echoes, ignored, released, reopens,
-	sent, sendErrors, driverPanics atomic.Uint64
+	sent, sendErrors, driverPanics, oversized atomic.Uint64
 }
 
 // Controller owns the MIDI ports of one driver. Create it with New and stop it
@@ -373,6 +378,7 @@ func (c *Controller) Stats() Stats {
 		Sent:         s.sent.Load(),
 		SendErrors:   s.sendErrors.Load(),
 		DriverPanics: s.driverPanics.Load(),
+		Oversized:    s.oversized.Load(),
 	}
 }
 

@@ -29,9 +29,9 @@
 //
 // # Ops
 //
-// Op numbers are wire values and never change. Worker ops (0x01-0x0b) go to
-// both synth workers; host ops (0x40-0x45) and the patch-editing placeholders
-// (0x50-0x55) go to handlers that cmd registers with the supervisor
+// Op numbers are wire values and never change. Worker ops (0x01-0x0b) and
+// the patch-editing ops (0x50-0x57) go to both synth workers; host ops
+// (0x40-0x45) go to handlers that cmd registers with the supervisor
 // (Op.ForWorkers). Per op, the decoder also checks what the op needs:
 //
 //	op                  value             text fields
@@ -41,8 +41,13 @@
 //	pitch-bend          -1..1             -
 //	pressure            0..1              -
 //	patch-set           finite            module and parameter non-empty
+//	patch-connect       finite (amount)   module (from) and parameter (to)
+//	patch-disconnect    ignored           module (from) and parameter (to)
+//	patch-commit        ignored           module (the output module)
+//	patch-select        0..1              -
+//	patch-program       0..16             -
 //	patch-save/-load    ignored           module (the patch name) non-empty
-//	patch-create        ignored           module (new id) and parameter (type)
+//	patch-create        ignored           module (new id) and parameter (kind)
 //	all others          ignored           -
 //
 // An ignored value is not checked and round-trips bit for bit. FlagPerNote

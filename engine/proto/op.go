@@ -50,21 +50,40 @@ const (
 	OpPatchList Op = 0x45
 )
 
-// Patch-editing ops: placeholders for the patch-editing issue, handled by cmd.
-// Their field layout beyond the checks in the package doc is not fixed yet.
+// Patch-editing ops: worker ops that build a modular voice graph (package
+// dsp's Graph) in a staging area of the synth and commit it. Staging edits
+// take effect when a worker reads them (nothing sounds until the commit);
+// the commit takes effect at its frame, in both workers alike. A sender
+// sends a whole graph as abort, create..., set..., connect..., commit, in
+// that order, so that a worker that joins later replays the same sequence.
 const (
-	// OpPatchCreate stages a new module: Module = new id, Param = module type.
+	// OpPatchCreate stages a new module: Module = its id, Param = its kind
+	// ("osc", "filter", ...).
 	OpPatchCreate Op = 0x50
-	// OpPatchConnect stages a connection (layout to be fixed).
+	// OpPatchConnect stages a route from module Module to port Key of module
+	// Param (the destination kind's port number: its audio inputs first,
+	// then its parameters; see dsp.ModuleKind.PortName), with amount Value;
+	// Voice 0 adds, 1 multiplies (dsp.RouteOp).
 	OpPatchConnect Op = 0x51
-	// OpPatchDisconnect stages removal of a connection (layout to be fixed).
+	// OpPatchDisconnect removes the staged route from Module to port Key of
+	// module Param.
 	OpPatchDisconnect Op = 0x52
-	// OpPatchSet stages parameter Param of module Module = Value.
+	// OpPatchSet stages parameter Param of module Module = Value (a choice
+	// parameter such as a waveform takes its index).
 	OpPatchSet Op = 0x53
-	// OpPatchCommit applies the staged edits as one change.
+	// OpPatchCommit compiles the staged graph, with module Module as its
+	// output, into graph slot Key (0..15), and makes Channel play it, at the
+	// command's frame. Notes already sounding finish on what they started
+	// with. The staged graph stays staged.
 	OpPatchCommit Op = 0x54
-	// OpPatchAbort drops the staged edits.
+	// OpPatchAbort clears the staged graph.
 	OpPatchAbort Op = 0x55
+	// OpPatchSelect makes Channel play graph slot Key from the command's
+	// frame; Value 1 returns Channel to its preset instead.
+	OpPatchSelect Op = 0x56
+	// OpPatchProgram makes a program change to Key on any channel select
+	// graph slot Value-1 (Value 1..16) instead of a preset; Value 0 undoes it.
+	OpPatchProgram Op = 0x57
 )
 
 // opInfo is what the codec knows about one op; the zero value marks an
@@ -100,12 +119,14 @@ var ops = [256]opInfo{
 	OpPatchLoad:   {name: "patch-load", needModule: true},
 	OpPatchList:   {name: "patch-list"},
 
-	OpPatchCreate:     {name: "patch-create", needModule: true, needParam: true},
-	OpPatchConnect:    {name: "patch-connect"},
-	OpPatchDisconnect: {name: "patch-disconnect"},
-	OpPatchSet:        {name: "patch-set", value: true, needModule: true, needParam: true},
-	OpPatchCommit:     {name: "patch-commit"},
-	OpPatchAbort:      {name: "patch-abort"},
+	OpPatchCreate:     {name: "patch-create", workers: true, needModule: true, needParam: true},
+	OpPatchConnect:    {name: "patch-connect", workers: true, value: true, needModule: true, needParam: true},
+	OpPatchDisconnect: {name: "patch-disconnect", workers: true, needModule: true, needParam: true},
+	OpPatchSet:        {name: "patch-set", workers: true, value: true, needModule: true, needParam: true},
+	OpPatchCommit:     {name: "patch-commit", workers: true, needModule: true},
+	OpPatchAbort:      {name: "patch-abort", workers: true},
+	OpPatchSelect:     {name: "patch-select", workers: true, value: true, ranged: true, lo: 0, hi: 1},
+	OpPatchProgram:    {name: "patch-program", workers: true, value: true, ranged: true, lo: 0, hi: 16},
 }
 
 // allOps lists every defined op in numeric order.
@@ -114,6 +135,7 @@ var allOps = [...]Op{
 	OpAllNotesOff, OpAllSoundOff, OpResetControllers, OpReset,
 	OpRecordStart, OpRecordStop, OpStatus, OpPatchSave, OpPatchLoad, OpPatchList,
 	OpPatchCreate, OpPatchConnect, OpPatchDisconnect, OpPatchSet, OpPatchCommit, OpPatchAbort,
+	OpPatchSelect, OpPatchProgram,
 }
 
 // Valid reports whether o is a defined op. Any goroutine.

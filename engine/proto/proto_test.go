@@ -82,11 +82,13 @@ func sampleCommands(t testing.TB) []proto.Command {
 		{Op: proto.OpPatchLoad, Seq: 20, Module: mustName(t, "bass-01")},
 		{Op: proto.OpPatchList, Seq: 21},
 		{Op: proto.OpPatchCreate, Seq: 22, Module: mustName(t, "lfo2"), Param: mustName(t, "lfo")},
-		{Op: proto.OpPatchConnect, Seq: 23, Module: mustName(t, "lfo2"), Param: mustName(t, "filter1.cutoff")},
-		{Op: proto.OpPatchDisconnect, Seq: 24, Module: mustName(t, "lfo2"), Param: mustName(t, "filter1.cutoff")},
+		{Op: proto.OpPatchConnect, Seq: 23, Module: mustName(t, "lfo2"), Param: mustName(t, "filter1"), Key: 5, Value: 0.5, Voice: 1},
+		{Op: proto.OpPatchDisconnect, Seq: 24, Module: mustName(t, "lfo2"), Param: mustName(t, "filter1"), Key: 5},
 		{Op: proto.OpPatchSet, Seq: 25, Module: mustName(t, "lfo2"), Param: mustName(t, "rate"), Value: 3.5},
-		{Op: proto.OpPatchCommit, Seq: 26},
+		{Op: proto.OpPatchCommit, Seq: 26, Module: mustName(t, "amp1"), Channel: 3, Key: 15},
 		{Op: proto.OpPatchAbort, Seq: 27},
+		{Op: proto.OpPatchSelect, Seq: 28, Channel: 9, Key: 2},
+		{Op: proto.OpPatchProgram, Seq: 29, Key: 81, Value: 16},
 	}
 }
 
@@ -389,7 +391,7 @@ func TestReservedFlagsEveryBit(t *testing.T) {
 // TestIgnoredValueRoundTrips: ops that ignore Value accept any bits,
 // including NaN payloads, and keep them.
 func TestIgnoredValueRoundTrips(t *testing.T) {
-	for _, o := range []proto.Op{proto.OpProgram, proto.OpAllNotesOff, proto.OpReset, proto.OpStatus, proto.OpPatchCommit} {
+	for _, o := range []proto.Op{proto.OpProgram, proto.OpAllNotesOff, proto.OpReset, proto.OpStatus, proto.OpPatchAbort} {
 		for _, bits := range []uint64{0x7ff8000000000001, 0xfff0000000000000, 0x7ff0000000000000, 0x8000000000000000} {
 			c := proto.Command{Op: o, Value: math.Float64frombits(bits)}
 			b := encode(t, c)
@@ -434,10 +436,13 @@ func TestOps(t *testing.T) {
 		proto.OpSet: true, proto.OpNoteOn: true, proto.OpNoteOff: true, proto.OpControl: true,
 		proto.OpPitchBend: true, proto.OpPressure: true, proto.OpProgram: true, proto.OpAllNotesOff: true,
 		proto.OpAllSoundOff: true, proto.OpResetControllers: true, proto.OpReset: true,
+		proto.OpPatchCreate: true, proto.OpPatchConnect: true, proto.OpPatchDisconnect: true,
+		proto.OpPatchSet: true, proto.OpPatchCommit: true, proto.OpPatchAbort: true,
+		proto.OpPatchSelect: true, proto.OpPatchProgram: true,
 	}
 	all := proto.AllOps()
-	if len(all) != 23 {
-		t.Fatalf("AllOps has %d ops, want 23", len(all))
+	if len(all) != 25 {
+		t.Fatalf("AllOps has %d ops, want 25", len(all))
 	}
 	names := map[string]bool{}
 	for i, o := range all {

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/chronus-audio/chronus/engine/sched"
 )
 
 // Server is a running jackd. Its name must be in JACK_DEFAULT_SERVER before
@@ -82,7 +84,10 @@ func Start(name string, rate, period int) (*Server, error) {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		defer sched.Release()
+		// jackd sets its own real-time thread; the rest of it must not
+		// inherit this process's class (sched.HostNice).
+		_ = sched.SetOther()
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return

@@ -1,0 +1,40 @@
+package graphfile
+
+import (
+	"testing"
+
+	"github.com/chronus-audio/chronus/dsp"
+)
+
+// FuzzParse: Parse never panics; what it accepts compiles, and encodes
+// to a file that parses back to the same graph.
+func FuzzParse(f *testing.F) {
+	for _, src := range shippedPatches(f) {
+		f.Add(src)
+	}
+	f.Add([]byte("[patch]\nout = \"a\"\n[[module]]\nid = \"a\"\nkind = \"amp\"\n"))
+	f.Add([]byte("[[module]]\nid=\"o\"\nkind=\"osc\"\nwave=\"sine\"\n[[route]]\nfrom=\"o\"\nto=\"o.semi\"\n"))
+	f.Add([]byte("module = [{id = \"o\", kind = \"osc\"}, {id = \"a\", kind = \"amp\"}]\nroute = [{from = \"o\", to = \"a.in\", amount = 1e308}]\npatch.out = \"a\"\n"))
+	f.Add([]byte("[patch]\nname = \"\\u0000\"\nout = \"\"\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		g, err := Parse("fuzz.toml", src)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		var p dsp.GraphProgram
+		if err := dsp.Compile(&g, &p); err != nil {
+			t.Fatalf("accepted a graph that does not compile: %v", err)
+		}
+		enc := Encode(&g)
+		back, err := Parse("fuzz.toml", enc)
+		if err != nil {
+			t.Fatalf("encoded graph does not parse: %v\n%s", err, enc)
+		}
+		if back != g {
+			t.Fatalf("round trip changed the graph:\n%s", enc)
+		}
+	})
+}

@@ -1,0 +1,467 @@
+// Package graphfile reads and writes voice graphs (dsp.Graph) as TOML
+// patch files. A file holds one patch:
+//
+//	[patch]
+//	name = "sub6"          # optional; default: the file name without .toml
+//	out = "amp1"           # the module whose output is the voice
+//
+//	[[module]]
+//	id = "osc1"            # a letter, then letters, digits, _ or -; 1..16 bytes
+//	kind = "osc"           # osc, noise, env, lfo, filter, amp, mix, input
+//	wave = "saw"           # the kind's parameters; any left out take their defaults
+//	detune = -8
+//
+//	[[route]]
+//	from = "env1"          # a module
+//	to = "amp1.gain"       # module.port: an audio input (in, in1..in4) or a parameter
+//	amount = 0.35          # optional, default 1
+//	op = "mul"             # optional, "add" (default) or "mul"; parameters only
+//
+// The parameters of each kind, their defaults and ranges are those of
+// dsp.ModuleKind.Param. Parse checks the whole graph (it compiles it), so
+// a file that parses is a playable patch; every error names the file,
+// line and column of the offending key: "sub6.toml:14:1: ...".
+//
+// The shipped example patches live in patches/ and are embedded (Shipped).
+package graphfile
+
+import (
+	"embed"
+	"errors"
+	"io/fs"
+	"math"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/chronus-audio/chronus/dsp"
+)
+
+//go:embed patches/*.toml
+var shipped embed.FS
+
+// Shipped returns the example patches embedded in the binary (their
+// names are "patches/NAME.toml").
+func Shipped() fs.FS { return shipped }
+
+// Error is a problem in a patch file, at the line and column of the
+// offending key (or, for TOML syntax errors, character). Its text is
+// "file:line:col: what is wrong".
+type Error struct {
+	File string
+	Line int // 1-based; 0 when the problem has no position
+	Col  int // 1-based byte column
+	Msg  string
+}
+
+// Error returns "file:line:col: msg".
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Msg
+	}
+	return e.File + ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Col) + ": " + e.Msg
+}
+
+// parser holds the document being read.
+type parser struct {
+	file string
+	idx  posIndex
+}
+
+func (ps *parser) errAt(path, msg string) *Error {
+	p := ps.idx.lookup(path)
+	return &Error{File: ps.file, Line: p.line, Col: p.col, Msg: msg}
+}
+
+// Parse reads one patch; name is the file name, used in errors and as the
+// default patch name. The graph it returns compiles. Not for the audio
+// thread.
+func Parse(name string, src []byte) (dsp.Graph, error) {
+	var g dsp.Graph
+	var doc map[string]any
+	if err := toml.Unmarshal(src, &doc); err != nil {
+		return g, tomlError(name, err)
+	}
+	ps := &parser{file: name, idx: buildIndex(src)}
+	for _, k := range ps.sortedKeys("", doc) {
+		if k != "patch" && k != "module" && k != "route" {
+			return g, ps.errAt(k, "unknown table "+strconv.Quote(k)+" (want patch, module or route)")
+		}
+	}
+
+	// [patch]
+	pname := strings.TrimSuffix(path.Base(name), ".toml")
+	out := ""
+	if v, ok := doc["patch"]; ok {
+		t, ok := v.(map[string]any)
+		if !ok {
+			return g, ps.errAt("patch", "patch must be a table")
+		}
+		for _, k := range ps.sortedKeys("patch", t) {
+			s, ok := t[k].(string)
+			switch {
+			case k != "name" && k != "out":
+				return g, ps.errAt("patch."+k, "unknown key "+strconv.Quote(k)+" in [patch] (want name or out)")
+			case !ok:
+				return g, ps.errAt("patch."+k, "patch."+k+" must be a string")
+			case k == "name":
+				pname = s
+			default:
+				out = s
+			}
+		}
+	}
+	if len(pname) > len(g.Name) {
+		return g, ps.errAt("patch.name", "the patch name is longer than "+strconv.Itoa(len(g.Name))+" bytes")
+	}
+	g.SetName(pname)
+
+	// [[module]]
+	mods, err := ps.tables(doc, "module")
+	if err != nil {
+		return g, err
+	}
+	if len(mods) > dsp.MaxModules {
+		return g, ps.errAt("module."+strconv.Itoa(dsp.MaxModules), "more than "+strconv.Itoa(dsp.MaxModules)+" modules")
+	}
+	for i, m := range mods {
+		if err := ps.module(&g, i, m); err != nil {
+			return g, err
+		}
+	}
+
+	// [[route]]
+	routes, err := ps.tables(doc, "route")
+	if err != nil {
+		return g, err
+	}
+	if len(routes) > dsp.MaxRoutes {
+		return g, ps.errAt("route."+strconv.Itoa(dsp.MaxRoutes), "more than "+strconv.Itoa(dsp.MaxRoutes)+" routes")
+	}
+	for i, r := range routes {
+		if err := ps.route(&g, i, r); err != nil {
+			return g, err
+		}
+	}
+
+	if out == "" {
+		return g, ps.errAt("patch", "no output: set out = \"module\" in [patch]")
+	}
+	if len(out) > len(g.Out) {
+		return g, ps.errAt("patch.out", "no module "+strconv.Quote(out))
+	}
+	copy(g.Out[:], out)
+
+	// The graph as a whole: cycles, connections, types.
+	var prog dsp.GraphProgram
+	if err := dsp.Compile(&g, &prog); err != nil {
+		return g, ps.graphError(err)
+	}
+	return g, nil
+}
+
+// tables returns the array of tables doc[key] (none when absent).
+func (ps *parser) tables(doc map[string]any, key string) ([]map[string]any, error) {
+	v, ok := doc[key]
+	if !ok {
+		return nil, nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, ps.errAt(key, key+" must be an array of tables ([["+key+"]])")
+	}
+	out := make([]map[string]any, len(arr))
+	for i, e := range arr {
+		t, ok := e.(map[string]any)
+		if !ok {
+			return nil, ps.errAt(key+"."+strconv.Itoa(i), key+" "+strconv.Itoa(i)+" must be a table")
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// sortedKeys returns t's keys in file order.
+func (ps *parser) sortedKeys(base string, t map[string]any) []string {
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := ps.idx.lookup(joinPath(base, keys[i])), ps.idx.lookup(joinPath(base, keys[j]))
+		if a != b {
+			return a.line < b.line || a.line == b.line && a.col < b.col
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+func (ps *parser) module(g *dsp.Graph, i int, t map[string]any) error {
+	at := "module." + strconv.Itoa(i)
+	id, ok := t["id"].(string)
+	if !ok {
+		return ps.errAt(at+".id", "module "+strconv.Itoa(i)+" needs id = \"name\"")
+	}
+	kind, ok := t["kind"].(string)
+	if !ok {
+		return ps.errAt(at+".kind", "module "+id+" needs kind = \"osc\" (or noise, env, lfo, filter, amp, mix, input)")
+	}
+	k, ok := dsp.ParseModuleKind(kind)
+	if !ok {
+		return ps.errAt(at+".kind", "module "+id+": unknown kind "+strconv.Quote(kind)+" (want osc, noise, env, lfo, filter, amp, mix or input)")
+	}
+	if err := g.AddModule(id, k); err != nil {
+		return ps.errAt(at+".id", strings.TrimPrefix(err.Error(), "dsp: "))
+	}
+	m := &g.Modules[g.NModules-1]
+	for _, key := range ps.sortedKeys(at, t) {
+		if key == "id" || key == "kind" {
+			continue
+		}
+		kp := at + "." + key
+		j := k.ParamIndex(key)
+		if j < 0 {
+			return ps.errAt(kp, "module "+id+": "+kind+" has no parameter "+strconv.Quote(key)+" (want "+paramNames(k)+")")
+		}
+		info := k.Param(j)
+		var x float64
+		switch v := t[key].(type) {
+		case int64:
+			x = float64(v)
+		case float64:
+			x = v
+		case string:
+			e := -1
+			for n, name := range info.Enum {
+				if name == v {
+					e = n
+				}
+			}
+			if e < 0 {
+				if info.Enum == nil {
+					return ps.errAt(kp, id+"."+key+" must be a number")
+				}
+				return ps.errAt(kp, id+"."+key+": unknown value "+strconv.Quote(v)+" (want "+strings.Join(info.Enum, ", ")+")")
+			}
+			x = float64(e)
+		default:
+			return ps.errAt(kp, id+"."+key+" must be a number or a name")
+		}
+		if info.Enum != nil {
+			if _, isName := t[key].(string); !isName {
+				return ps.errAt(kp, id+"."+key+" must be one of "+strings.Join(info.Enum, ", "))
+			}
+		}
+		if !(x >= info.Min && x <= info.Max) {
+			return ps.errAt(kp, id+"."+key+" = "+formatFloat(x)+" is out of range "+formatFloat(info.Min)+".."+formatFloat(info.Max))
+		}
+		m.Param[j] = x
+		m.Set |= 1 << uint(j)
+	}
+	return nil
+}
+
+func paramNames(k dsp.ModuleKind) string {
+	names := make([]string, k.NumParams())
+	for j := range names {
+		names[j] = k.Param(j).Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (ps *parser) route(g *dsp.Graph, i int, t map[string]any) error {
+	at := "route." + strconv.Itoa(i)
+	var from, to string
+	amount, op := 1.0, dsp.RouteAdd
+	for _, key := range ps.sortedKeys(at, t) {
+		kp := at + "." + key
+		switch key {
+		case "from", "to", "op":
+			s, ok := t[key].(string)
+			if !ok {
+				return ps.errAt(kp, "route "+strconv.Itoa(i)+": "+key+" must be a string")
+			}
+			switch key {
+			case "from":
+				from = s
+			case "to":
+				to = s
+			default:
+				if op, ok = dsp.ParseRouteOp(s); !ok {
+					return ps.errAt(kp, "route "+strconv.Itoa(i)+": unknown op "+strconv.Quote(s)+" (want add or mul)")
+				}
+			}
+		case "amount":
+			switch v := t[key].(type) {
+			case int64:
+				amount = float64(v)
+			case float64:
+				amount = v
+			default:
+				return ps.errAt(kp, "route "+strconv.Itoa(i)+": amount must be a number")
+			}
+		default:
+			return ps.errAt(kp, "route "+strconv.Itoa(i)+": unknown key "+strconv.Quote(key)+" (want from, to, amount or op)")
+		}
+	}
+	if from == "" {
+		return ps.errAt(at+".from", "route "+strconv.Itoa(i)+" needs from = \"module\"")
+	}
+	if to == "" {
+		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+" needs to = \"module.port\"")
+	}
+	if g.ModuleIndex(from) < 0 {
+		return ps.errAt(at+".from", "route "+strconv.Itoa(i)+": unknown module "+strconv.Quote(from))
+	}
+	mod, port, ok := strings.Cut(to, ".")
+	if !ok {
+		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": to = "+strconv.Quote(to)+" is not module.port")
+	}
+	if g.ModuleIndex(mod) < 0 {
+		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": unknown module "+strconv.Quote(mod))
+	}
+	if len(port) > 16 {
+		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": unknown port "+strconv.Quote(port))
+	}
+	if err := g.Connect(from, to, amount, op); err != nil {
+		return ps.errAt(at, strings.TrimPrefix(err.Error(), "dsp: "))
+	}
+	return nil
+}
+
+// graphError places a Compile error at the key it concerns.
+func (ps *parser) graphError(err error) error {
+	var ge *dsp.GraphError
+	if !errors.As(err, &ge) {
+		return &Error{File: ps.file, Msg: err.Error()}
+	}
+	msg := strings.TrimPrefix(ge.Error(), "dsp: ")
+	key := "patch"
+	switch {
+	case ge.Route >= 0:
+		key = "route." + strconv.Itoa(int(ge.Route))
+		switch ge.Code {
+		case dsp.ErrUnknownFrom, dsp.ErrAudioToParam, dsp.ErrControlToAudio:
+			key += ".from"
+		case dsp.ErrAmount:
+			key += ".amount"
+		case dsp.ErrBadOp:
+			if _, ok := ps.idx[key+".op"]; ok {
+				key += ".op"
+			} else {
+				key += ".to"
+			}
+		default:
+			key += ".to"
+		}
+	case ge.Code == dsp.ErrNoOut || ge.Code == dsp.ErrUnknownOut || ge.Code == dsp.ErrOutNotAudio:
+		key = "patch.out"
+	case ge.Module >= 0:
+		key = "module." + strconv.Itoa(int(ge.Module)) + ".id"
+		if ge.Code == dsp.ErrParamRange {
+			key = "module." + strconv.Itoa(int(ge.Module)) + "." + strings.TrimRight(string(ge.Port[:]), "\x00")
+		}
+	}
+	return ps.errAt(key, msg)
+}
+
+// Encode writes g as a patch file: [patch], then every module with the
+// parameters it sets, then every route. Parse(Encode(g)) gives g back for
+// any graph that Parse could have produced (unset parameters zero,
+// nothing past NModules and NRoutes). Not for the audio thread.
+func Encode(g *dsp.Graph) []byte {
+	var b strings.Builder
+	b.WriteString("[patch]\nname = " + quote(g.NameString()) + "\nout = " + quote(g.OutString()) + "\n")
+	for i := 0; i < int(g.NModules) && i < dsp.MaxModules; i++ {
+		m := &g.Modules[i]
+		b.WriteString("\n[[module]]\nid = " + quote(m.IDString()) + "\nkind = " + quote(m.Kind.String()) + "\n")
+		for j := 0; j < m.Kind.NumParams(); j++ {
+			if m.Set&(1<<uint(j)) == 0 {
+				continue
+			}
+			info := m.Kind.Param(j)
+			v := m.Param[j]
+			b.WriteString(info.Name + " = ")
+			if e := int(v); info.Enum != nil && float64(e) == v && e >= 0 && e < len(info.Enum) {
+				b.WriteString(quote(info.Enum[e]))
+			} else {
+				b.WriteString(formatFloat(v))
+			}
+			b.WriteByte('\n')
+		}
+	}
+	for i := 0; i < int(g.NRoutes) && i < dsp.MaxRoutes; i++ {
+		r := &g.Routes[i]
+		b.WriteString("\n[[route]]\nfrom = " + quote(pad(r.From[:])) + "\nto = " + quote(pad(r.To[:])+"."+pad(r.Port[:])) +
+			"\namount = " + formatFloat(r.Amount) + "\n")
+		if r.Op != dsp.RouteAdd {
+			b.WriteString("op = " + quote(r.Op.String()) + "\n")
+		}
+	}
+	return []byte(b.String())
+}
+
+func pad(b []byte) string {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	return string(b[:n])
+}
+
+// formatFloat writes a TOML number that reads back as exactly v.
+func formatFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// quote writes a TOML basic string (invalid UTF-8 becomes U+FFFD).
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			b.WriteString(`\u`)
+			h := strconv.FormatInt(int64(r), 16)
+			b.WriteString(strings.Repeat("0", 4-len(h)) + h)
+		case r == utf8.RuneError:
+			b.WriteString(`\ufffd`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// tomlError turns go-toml's decode error into an Error.
+func tomlError(file string, err error) *Error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, col := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		return &Error{File: file, Line: line, Col: col, Msg: msg}
+	}
+	var pe *unstable.ParserError
+	if errors.As(err, &pe) {
+		return &Error{File: file, Msg: pe.Message}
+	}
+	return &Error{File: file, Msg: err.Error()}
+}

@@ -1,0 +1,152 @@
+package graphfile
+
+// Key positions for errors, from go-toml's own parser (adapted from
+// mapping/errors.go, which indexes map files the same way).
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// position is a 1-based line and column.
+type position struct{ line, col int }
+
+// posIndex maps a key path to where its key is written. Paths join keys
+// with "." and count array elements from 0: "rule.3.to.0.curve" is the
+// curve of the first target of the fourth rule, whether the document wrote
+// it with [[rule]] headers, [[rule.to]] headers, inline tables or dotted
+// keys. The decoder works on go-toml's generic tree, which has no
+// positions; this index, built from go-toml's own parser, supplies them.
+type posIndex map[string]position
+
+// buildIndex walks the document's expressions. It only runs on documents
+// that go-toml has already decoded successfully.
+func buildIndex(src []byte) posIndex {
+	idx := posIndex{}
+	var p unstable.Parser
+	p.Reset(src)
+	arrays := map[string]int{} // array-of-tables path → elements so far
+	cur := ""
+	// Line starts, so a position costs a binary search rather than a scan
+	// from the top (unstable.Parser.Shape scans, which is quadratic over a
+	// large file).
+	lines := []int{0}
+	for i, b := range src {
+		if b == '\n' {
+			lines = append(lines, i+1)
+		}
+	}
+	pos := func(r unstable.Range) position {
+		off := int(r.Offset)
+		i := sort.Search(len(lines), func(i int) bool { return lines[i] > off }) - 1
+		return position{i + 1, off - lines[i] + 1}
+	}
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			it := e.Key()
+			var parts []string
+			var first unstable.Range
+			for it.Next() {
+				if len(parts) == 0 {
+					first = it.Node().Raw
+				}
+				parts = append(parts, string(it.Node().Data))
+			}
+			path := ""
+			for i, part := range parts {
+				path = joinPath(path, part)
+				last := i == len(parts)-1
+				if n, ok := arrays[path]; ok && !(last && e.Kind == unstable.ArrayTable) {
+					path = joinPath(path, strconv.Itoa(n-1))
+				}
+			}
+			if e.Kind == unstable.ArrayTable {
+				n := arrays[path]
+				arrays[path] = n + 1
+				idx[path] = pos(first)
+				path = joinPath(path, strconv.Itoa(n))
+			}
+			idx[path] = pos(first)
+			cur = path
+		case unstable.KeyValue:
+			indexKeyValue(idx, e, cur, pos)
+		}
+	}
+	return idx
+}
+
+// indexKeyValue records a key-value's key and, for inline tables and
+// arrays of inline tables, the keys inside.
+func indexKeyValue(idx posIndex, kv *unstable.Node, base string, pos func(unstable.Range) position) {
+	it := kv.Key()
+	path := base
+	first := true
+	for it.Next() {
+		path = joinPath(path, string(it.Node().Data))
+		if first {
+			idx[path] = pos(it.Node().Raw)
+			first = false
+		} else if _, ok := idx[path]; !ok {
+			idx[path] = pos(it.Node().Raw)
+		}
+	}
+	if first {
+		return
+	}
+	indexValue(idx, kv.Value(), path, idx[path], pos)
+}
+
+func indexValue(idx posIndex, v *unstable.Node, path string, at position, pos func(unstable.Range) position) {
+	switch v.Kind {
+	case unstable.InlineTable:
+		children := v.Children()
+		for children.Next() {
+			if c := children.Node(); c.Kind == unstable.KeyValue {
+				indexKeyValue(idx, c, path, pos)
+			}
+		}
+	case unstable.Array:
+		children := v.Children()
+		i := 0
+		for children.Next() {
+			c := children.Node()
+			if c.Kind == unstable.Comment {
+				continue
+			}
+			ep := joinPath(path, strconv.Itoa(i))
+			if c.Kind == unstable.InlineTable {
+				idx[ep] = pos(c.Raw)
+			} else {
+				idx[ep] = at
+			}
+			indexValue(idx, c, ep, idx[ep], pos)
+			i++
+		}
+	}
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+// lookup returns the position of path, or of its nearest recorded parent.
+func (idx posIndex) lookup(path string) position {
+	for {
+		if p, ok := idx[path]; ok {
+			return p
+		}
+		i := strings.LastIndexByte(path, '.')
+		if i < 0 {
+			return position{1, 1}
+		}
+		path = path[:i]
+	}
+}
