@@ -207,6 +207,7 @@ type Engine struct {
 	closeOnce sync.Once
 	started   bool
 	names     atomic.Uint64
+	cpus      []int // the two CPUs of the lockstep pair (place), or nil
 	// latency is the synth's look-ahead: it applies an event that many
 	// frames before the event's frame, so that is how much earlier than
 	// its frame a command must reach the workers.
@@ -276,6 +277,7 @@ func New(cfg Config) (*Engine, error) {
 		supDone:  make(chan struct{}),
 		latency:  uint64(probe.Latency()),
 		initial:  probe,
+		cpus:     pairCPUs(),
 	}
 	e.rt.active, e.rt.standby = -1, -1
 	e.pubActive.Store(-1)

@@ -76,6 +76,9 @@ const (
 	// FUTEX_WAKEs it the moment the thread ends, which is ~1 ms before the
 	// whole process is torn down and waitable (see deathWatch).
 	offAlive = 24 * line
+	// offCPU is the CPU (plus one) the engine wants the render thread of a
+	// playing worker on; 0 means any (see Engine.place).
+	offCPU = 25 * line
 )
 
 // Worker modes.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/engine/sched"
@@ -370,8 +371,64 @@ func (e *Engine) supervise() {
 			e.checkSuspects(&s)
 			e.compareChecksums(&s)
 			e.repair(&s)
+			e.place()
 		}
 	}
+}
+
+// place keeps the active and the standby worker's render threads on two
+// different CPUs. Left to itself the kernel wakes both, at the same moment,
+// onto the same idle CPU; a kernel trace on this VM showed both stranded
+// there for 6.6 ms while the hypervisor did not run that virtual CPU, and
+// the blocks they owed became underruns. Apart, a stall of one CPU delays
+// one twin, and the callback plays the other's block. The active keeps the
+// CPU it has; the standby gets the other. Supervisor only.
+func (e *Engine) place() {
+	if len(e.cpus) < 2 {
+		return
+	}
+	a, b := e.pubActive.Load(), e.pubStandby.Load()
+	if a < 0 {
+		return
+	}
+	wa := e.slots[a].Load()
+	if wa == nil {
+		return
+	}
+	ca := wa.reg.u64(offCPU).Load()
+	if ca == 0 {
+		ca = uint64(e.cpus[0]) + 1
+		wa.reg.u64(offCPU).Store(ca)
+	}
+	if b < 0 {
+		return
+	}
+	if wb := e.slots[b].Load(); wb != nil {
+		want := uint64(e.cpus[0]) + 1
+		if want == ca {
+			want = uint64(e.cpus[1]) + 1
+		}
+		wb.reg.u64(offCPU).Store(want)
+	}
+}
+
+// pairCPUs returns the two CPUs place uses: the last two this process may
+// run on (the first ones tend to take the interrupts), or nil with fewer.
+func pairCPUs() []int {
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) != nil {
+		return nil
+	}
+	var cpus []int
+	for c := 0; c < len(set)*64; c++ {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	if len(cpus) < 2 {
+		return nil
+	}
+	return cpus[len(cpus)-2:]
 }
 
 func (e *Engine) slotOf(w *workerProc) bool { return w != nil && e.slots[w.slot].Load() == w }

@@ -52,6 +52,7 @@ func RunWorker() error {
 	_, _, _ = unix.RawSyscall(unix.SYS_SET_TID_ADDRESS, uintptr(unsafe.Pointer(r.u32(offAlive))), 0, 0)
 	r.u64(offPID).Store(uint64(os.Getpid()))
 	w := &worker{r: r}
+	_ = unix.SchedGetaffinity(0, &w.anyCPU)
 	return w.loop()
 }
 
@@ -80,10 +81,14 @@ type worker struct {
 	// caughtUp: the worker rendered everything it was allowed to once, and
 	// its threads run at the playing priorities.
 	caughtUp bool
-	params   paramTable
-	left     [dsp.MaxBlock * 4]float32
-	right    [dsp.MaxBlock * 4]float32
-	cmd      proto.Command
+	// cpu is the offCPU value the render thread's affinity follows (only
+	// once caught up); anyCPU is the affinity it started with.
+	cpu    uint64
+	anyCPU unix.CPUSet
+	params paramTable
+	left   [dsp.MaxBlock * 4]float32
+	right  [dsp.MaxBlock * 4]float32
+	cmd    proto.Command
 }
 
 func (w *worker) loop() error {
@@ -120,6 +125,9 @@ func (w *worker) loop() error {
 				r.u64(offNext).Store(w.next)
 			}
 		}
+		if w.caughtUp {
+			w.follow()
+		}
 		if w.next >= r.u64(offAllowed).Load() {
 			if !w.caughtUp && w.synth != nil {
 				// Caught up with the callback: from now on this worker
@@ -139,6 +147,23 @@ func (w *worker) loop() error {
 		}
 		w.block()
 	}
+}
+
+// follow moves the render thread to the CPU the engine asks for (offCPU),
+// when that changes. Render thread only: one atomic load per iteration, a
+// system call only on a change, no allocation.
+func (w *worker) follow() {
+	c := w.r.u64(offCPU).Load()
+	if c == w.cpu {
+		return
+	}
+	w.cpu = c
+	set := w.anyCPU
+	if c > 0 && int(c-1) < len(set)*64 && w.anyCPU.IsSet(int(c-1)) {
+		set.Zero()
+		set.Set(int(c - 1))
+	}
+	_ = unix.SchedSetaffinity(0, &set)
 }
 
 // block drains the command ring, serves a snapshot request, renders block
@@ -202,13 +227,8 @@ func (w *worker) apply(slot *[proto.Size]byte) {
 		return
 	}
 	w.lastSeq = uint64(w.cmd.Seq)
-	ev, ok := w.params.event(&w.cmd)
-	if ok {
-		// Engine frame to synth frame; a frame before the base is late
-		// and the synth applies it at once.
-		ev.Frame -= min(ev.Frame, w.base)
-		w.synth.Schedule(ev)
-	}
+	// Engine frame to synth frame (see paramTable.apply).
+	w.params.apply(w.synth, &w.cmd, w.base)
 }
 
 // checksum is FNV-1a over the sample bits: cheap, and any difference in any
