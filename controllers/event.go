@@ -45,7 +45,7 @@ func (k Kind) String() string {
 const (
 	MaxAddr = 128 // bytes of an OSC address kept
 	MaxArgs = 8   // OSC arguments kept
-	MaxStr  = 64  // bytes of the first string argument kept
+	MaxStr  = 128 // bytes of string arguments kept (all strings that fit, in order)
 	MaxRaw  = 16  // bytes of a raw MIDI message kept
 )
 
@@ -53,10 +53,13 @@ const (
 type ArgType uint8
 
 // Arg is one OSC argument. Numbers are widened: int32/int64 in I (and F),
-// float32/float64 in F (and I, truncated); booleans as 0/1; a string's
-// bytes go to Event.Str (first string only), with I = its length.
+// float32/float64 in F (and I, truncated); booleans as 0/1; a string has
+// I = its length and its bytes in Event.Str at Off, when Kept (see
+// Event.StringArg).
 type Arg struct {
 	Type ArgType // the OSC type tag byte: 'i','h','f','d','s','S','b','T','F','N','I','t','c','r','m'
+	Kept bool    // a string whose bytes are in Event.Str (all of them)
+	Off  uint8   // a kept string's offset in Event.Str
 	F    float64
 	I    int64
 }
@@ -74,8 +77,9 @@ type Event struct {
 	AddrLen uint8
 	NArgs   uint8
 	Args    [MaxArgs]Arg
-	Str     [MaxStr]byte // the first string argument
-	StrLen  uint8
+	Str     [MaxStr]byte // the string arguments that fit, the first one first
+	StrLen  uint8        // the first string's length in Str
+	StrUsed uint8        // bytes of Str in use
 
 	RawMsg [MaxRaw]byte // the raw MIDI bytes as received
 	RawLen uint16       // full length (may exceed MaxRaw for SysEx)
@@ -93,3 +97,16 @@ func (e *Event) AddrBytes() []byte { return e.Addr[:e.AddrLen] }
 
 // String returns the first string argument (allocates).
 func (e *Event) String() string { return string(e.Str[:e.StrLen]) }
+
+// StringArg returns argument i's string (allocates), and false when
+// argument i is not a string or did not fit in Str.
+func (e *Event) StringArg(i int) (string, bool) {
+	if i < 0 || i >= int(e.NArgs) || i >= MaxArgs {
+		return "", false
+	}
+	a := &e.Args[i]
+	if (a.Type != 's' && a.Type != 'S') || !a.Kept {
+		return "", false
+	}
+	return string(e.Str[a.Off : int(a.Off)+int(a.I)]), true
+}

@@ -340,6 +340,7 @@ func (d *Decoder) message(b []byte, off int, exact bool, ev *controllers.Event) 
 	for i, t := range tags {
 		a := &ev.Args[i]
 		a.Type = controllers.ArgType(t)
+		a.Kept, a.Off = false, 0
 		switch t {
 		case 'i', 'c', 'r', 'm':
 			if len(b)-p < 4 {
@@ -384,6 +385,11 @@ func (d *Decoder) message(b []byte, off int, exact bool, ev *controllers.Event) 
 			if !haveStr {
 				haveStr = true
 				ev.StrLen = uint8(copy(ev.Str[:], b[p:p+ns]))
+				ev.StrUsed = ev.StrLen
+				a.Kept = ns <= len(ev.Str)
+			} else if int(ev.StrUsed)+ns <= len(ev.Str) {
+				a.Off, a.Kept = ev.StrUsed, true
+				ev.StrUsed += uint8(copy(ev.Str[ev.StrUsed:], b[p:p+ns]))
 			}
 			a.I = int64(ns)
 			p = pad4(p + ns + 1)

@@ -89,7 +89,7 @@ func TestDecodeArguments(t *testing.T) {
 		{Type: 'h', I: 1 << 40, F: 1 << 40},
 		{Type: 'f', I: 0, F: 0.25},
 		{Type: 'd', I: 2, F: 2.5},
-		{Type: 's', I: 5},
+		{Type: 's', Kept: true, I: 5},
 		{Type: 'b', I: 5},
 		{Type: 'T', I: 1, F: 1},
 		{Type: 'F'},
@@ -125,16 +125,16 @@ func TestDecodeLiblo(t *testing.T) {
 		{"int", "2f736571000000002c69000000000001", "/seq",
 			[]controllers.Arg{{Type: 'i', I: 1, F: 1}}, ""},
 		{"string", "2f73796e74682f6f7363312f77617665000000002c730000736177746f6f746800000000",
-			"/synth/osc1/wave", []controllers.Arg{{Type: 's', I: 8}}, "sawtooth"},
+			"/synth/osc1/wave", []controllers.Arg{{Type: 's', Kept: true, I: 8}}, "sawtooth"},
 		// oscsend - /multi Smc sym 90403c00 A
 		{"symbol midi char", "2f6d756c746900002c536d630000000073796d0090403c0000000041", "/multi",
-			[]controllers.Arg{{Type: 'S', I: 3}, {Type: 'm', I: 0x90403c00, F: 0x90403c00}, {Type: 'c', I: 'A', F: 'A'}}, "sym"},
+			[]controllers.Arg{{Type: 'S', Kept: true, I: 3}, {Type: 'm', I: 0x90403c00, F: 0x90403c00}, {Type: 'c', I: 'A', F: 'A'}}, "sym"},
 		// oscsend - /imp IhdN 7 -2.5
 		{"impulse", "2f696d70000000002c4968644e0000000000000000000007c004000000000000", "/imp",
 			[]controllers.Arg{{Type: 'I', I: 1, F: 1}, {Type: 'h', I: 7, F: 7}, {Type: 'd', I: -2, F: -2.5}, {Type: 'N'}}, ""},
 		// oscsend - /synth/test ifsTFNhd 42 3.5 hello 7 2.25
 		{"mixed", "2f73796e74682f74657374002c69667354464e68640000000000002a4060000068656c6c6f00000000000000000000074002000000000000",
-			"/synth/test", []controllers.Arg{{Type: 'i', I: 42, F: 42}, {Type: 'f', I: 3, F: 3.5}, {Type: 's', I: 5},
+			"/synth/test", []controllers.Arg{{Type: 'i', I: 42, F: 42}, {Type: 'f', I: 3, F: 3.5}, {Type: 's', Kept: true, I: 5},
 				{Type: 'T', I: 1, F: 1}, {Type: 'F'}, {Type: 'N'}, {Type: 'h', I: 7, F: 7}, {Type: 'd', I: 2, F: 2.25}}, "hello"},
 	}
 	for _, c := range cases {
@@ -441,5 +441,36 @@ func TestDecodeAllocs(t *testing.T) {
 	}
 	if !bytes.Equal(msg, enc(t, "/1/fader1", float32(0.5))) {
 		t.Error("Decode modified the packet")
+	}
+}
+
+// TestDecodeKeepsEveryString: every string argument that fits is kept in
+// order (Event.StringArg), the first one also as Event.String, and one that
+// does not fit is reported as not kept rather than cut.
+func TestDecodeKeepsEveryString(t *testing.T) {
+	long := strings.Repeat("x", 120) // does not fit after the first two
+	msg := goosc.NewMessage("/patch/connect", "osc1", float32(0.5), "filter1.cutoff", long, "mul")
+	b, err := msg.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev controllers.Event
+	if err := DecodeMessage(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		s  string
+		ok bool
+	}{{"osc1", true}, {"", false}, {"filter1.cutoff", true}, {"", false}, {"mul", true}}
+	for i, w := range want {
+		if s, ok := ev.StringArg(i); s != w.s || ok != w.ok {
+			t.Errorf("StringArg(%d) = %q, %v; want %q, %v", i, s, ok, w.s, w.ok)
+		}
+	}
+	if ev.String() != "osc1" {
+		t.Errorf("String() = %q", ev.String())
+	}
+	if _, ok := ev.StringArg(5); ok {
+		t.Error("StringArg past the arguments reported a string")
 	}
 }

@@ -179,7 +179,7 @@ func TestOscsendUDP(t *testing.T) {
 
 	run("/synth/osc1/freq", "ifs", "42", "440.5", "hello")
 	ev := rec.next(t)
-	want := []controllers.Arg{{Type: 'i', I: 42, F: 42}, {Type: 'f', I: 440, F: 440.5}, {Type: 's', I: 5}}
+	want := []controllers.Arg{{Type: 'i', I: 42, F: 42}, {Type: 'f', I: 440, F: 440.5}, {Type: 's', Kept: true, I: 5}}
 	if ev.Address() != "/synth/osc1/freq" || ev.NArgs != 3 || ev.String() != "hello" {
 		t.Fatalf("got %s with %d args, str %q", ev.Address(), ev.NArgs, ev.String())
 	}
@@ -199,7 +199,7 @@ func TestOscsendUDP(t *testing.T) {
 	run("/synth/misc", "hdTFNcS", "-9000000000", "-0.125", "x", "sym")
 	ev = rec.next(t)
 	want = []controllers.Arg{{Type: 'h', I: -9e9, F: -9e9}, {Type: 'd', I: 0, F: -0.125}, {Type: 'T', I: 1, F: 1},
-		{Type: 'F'}, {Type: 'N'}, {Type: 'c', I: 'x', F: 'x'}, {Type: 'S', I: 3}}
+		{Type: 'F'}, {Type: 'N'}, {Type: 'c', I: 'x', F: 'x'}, {Type: 'S', Kept: true, I: 3}}
 	if ev.Address() != "/synth/misc" || int(ev.NArgs) != len(want) || ev.String() != "sym" {
 		t.Fatalf("got %s with %d args, str %q", ev.Address(), ev.NArgs, ev.String())
 	}
