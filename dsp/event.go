@@ -31,10 +31,23 @@ const (
 	ResetControllers
 	// SetParam sets Param to Value in the parameter's native unit.
 	SetParam
+	// GraphSelect makes the channel play graph slot Key (0..GraphSlots-1)
+	// from the event's frame; Value >= 0.5 returns it to its preset. A
+	// slot still empty plays the preset until a commit fills it.
+	GraphSelect
+	// ProgramToGraph makes a Program event with program number Key, on any
+	// channel, select graph slot Value-1 (Value 1..GraphSlots) instead of
+	// a preset; Value 0 undoes it. Channel is ignored.
+	ProgramToGraph
 	numEventKinds
+
+	// graphCommit switches a graph slot to the program instance that
+	// CommitPatch compiled (Value) and makes Channel play slot Key. Only
+	// CommitPatch queues it (Schedule refuses it).
+	graphCommit = numEventKinds
 )
 
-var eventKindNames = [numEventKinds]string{"", "noteon", "noteoff", "control", "pitchbend", "pressure", "program", "allnotesoff", "allsoundoff", "resetcontrollers", "setparam"}
+var eventKindNames = [numEventKinds]string{"", "noteon", "noteoff", "control", "pitchbend", "pressure", "program", "allnotesoff", "allsoundoff", "resetcontrollers", "setparam", "graphselect", "programtograph"}
 
 // String returns the kind's lower-case name.
 func (k EventKind) String() string {
@@ -129,6 +142,10 @@ func validEvent(ev *Event) bool {
 		return ev.Key < 128
 	case SetParam:
 		return ev.Param > 0 && ev.Param < numParams
+	case GraphSelect:
+		return ev.Key < GraphSlots
+	case ProgramToGraph:
+		return ev.Key < 128 && ev.Value >= 0 && ev.Value <= GraphSlots
 	}
 	return true
 }

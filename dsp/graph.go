@@ -520,3 +520,40 @@ func validID(id *[16]byte) bool {
 	}
 	return n > 0
 }
+
+// NumPorts returns the number of route destinations of the kind: its
+// audio inputs, then its parameters (see PortName).
+func (k ModuleKind) NumPorts() int { return k.NumInputs() + k.NumParams() }
+
+// PortName returns the name of port i of the kind: the audio inputs are
+// ports 0..NumInputs()-1, the parameters follow in Param order. This is
+// the numbering of a patch-connect command's Key. ok is false when the
+// kind has no port i. Any thread; never allocates.
+func (k ModuleKind) PortName(i int) (string, bool) {
+	if k >= numKinds || i < 0 {
+		return "", false
+	}
+	ki := &kindInfos[k]
+	if i < len(ki.inputs) {
+		return ki.inputs[i], true
+	}
+	if i -= len(ki.inputs); i < len(ki.params) {
+		return ki.params[i].Name, true
+	}
+	return "", false
+}
+
+// PortIndex returns the port number of the named audio input or
+// parameter (see PortName), or -1. Any thread; never allocates.
+func (k ModuleKind) PortIndex(name string) int {
+	if k >= numKinds {
+		return -1
+	}
+	if i := k.InputIndex(name); i >= 0 {
+		return i
+	}
+	if i := k.ParamIndex(name); i >= 0 {
+		return len(kindInfos[k].inputs) + i
+	}
+	return -1
+}

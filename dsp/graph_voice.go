@@ -165,6 +165,20 @@ func (v *GraphVoice) Done() bool {
 	return true
 }
 
+// endsIn returns the frames from now to the end of v's last running
+// envelope segment, or 0 when none runs. A released voice is Done there
+// (release is every envelope's last segment), and a control period ends
+// there (periods never cross a segment's end).
+func (v *GraphVoice) endsIn(p *GraphProgram) int {
+	n := 0
+	for s := 0; s < int(p.nenv); s++ {
+		if e := &v.env[s]; e.left > 0 {
+			n = max(n, e.left-int(v.lag))
+		}
+	}
+	return n
+}
+
 // syncEnv brings the envelopes up to the current frame (they advance
 // lazily, a whole control period in one step).
 func (v *GraphVoice) syncEnv(p *GraphProgram) {

@@ -42,12 +42,18 @@ type Stats struct {
 	Invalid   uint64 // events refused by Schedule: malformed
 	Late      uint64 // events applied after their frame (scheduled too late)
 	Applied   uint64 // events applied
+	// PatchInvalid counts staging edits StagePatch ignored.
+	PatchInvalid uint64
+	// PatchRefused counts commits CommitPatch refused (a graph that does
+	// not compile, a bad slot or channel, no free program instance).
+	PatchRefused uint64
 }
 
 // channel is the state of one MIDI channel.
 type channel struct {
 	patch      Patch
 	program    uint8
+	graph      uint8    // graph slot+1 it plays, 0 = its preset (see graphFor)
 	rpn        [2]uint8 // selected RPN (MSB, LSB); 127,127 = none
 	sustain    bool
 	volume     float64 // CC7 0..1 (gain = volume²)
@@ -114,6 +120,7 @@ type Synth struct {
 	q       queue
 	stats   Stats
 	bank    bank
+	g       graphState
 
 	vbuf, tbuf [MaxBlock]float32
 	segs       [maxSegs]ctrlSeg
@@ -159,6 +166,7 @@ func (s *Synth) init(c Config) error {
 	s.fastSeg = int(fastSegmentSeconds * s.sr)
 	s.nv = c.Voices
 	s.fadeLen = int32(math.Round(fadeSeconds * s.sr))
+	s.initGraphs()
 	s.ctrlAlpha = 1 - math.Exp(-ctrlFrames/(gainSmoothSeconds*s.sr))
 	for ch := range s.chans {
 		s.resetChannel(ch)
@@ -246,7 +254,7 @@ func (s *Synth) ActiveVoices() int {
 			n++
 		}
 	}
-	return n
+	return n + s.activeGraphVoices()
 }
 
 // SetChannelPatch sets the patch that new notes on channel ch use
@@ -325,6 +333,7 @@ func (s *Synth) renderBlock(l, r []float32) {
 			}
 		}
 	}
+	s.renderGraphVoices(l, r)
 	if s.m.drive > 0 {
 		SoftClip(l, float32(s.m.drive))
 		SoftClip(r, float32(s.m.drive))
@@ -351,6 +360,14 @@ func (s *Synth) renderBlock(l, r []float32) {
 // apply performs one event.
 func (s *Synth) apply(ev *Event) {
 	s.stats.Applied++
+	switch ev.Kind {
+	case graphCommit:
+		s.applyCommit(ev)
+		return
+	case ProgramToGraph:
+		s.g.progSlot[ev.Key] = uint8(ev.Value)
+		return
+	}
 	if ev.Channel >= Channels && ev.Kind != NoteOn && ev.Kind != NoteOff && !(ev.Kind == SetParam && ev.Param.Master()) {
 		e := *ev
 		for ch := uint8(0); ch < Channels; ch++ {
@@ -382,6 +399,7 @@ func (s *Synth) applyChannel(ev *Event) {
 	case Program:
 		c := &s.chans[ch]
 		c.program = ev.Key
+		c.graph = s.g.progSlot[ev.Key&127]
 		if ch == DrumChannel {
 			c.patch = s.bank.p[s.bank.drums]
 		} else {
@@ -395,11 +413,22 @@ func (s *Synth) applyChannel(ev *Event) {
 		s.resetControllers(ch)
 	case SetParam:
 		s.setParam(ch, ev.Param, ev.Value)
+	case GraphSelect:
+		if ev.Value >= 0.5 {
+			s.chans[ch].graph = 0
+		} else {
+			s.chans[ch].graph = ev.Key + 1
+		}
 	}
 }
 
 // noteOn starts (or retriggers) a note.
 func (s *Synth) noteOn(ch, key uint8, vel float64) {
+	if inst := s.graphFor(ch); inst >= 0 {
+		s.graphNoteOn(ch, key, vel, inst)
+		return
+	}
+	s.releaseGraphKey(ch, key)
 	c := &s.chans[ch]
 	pt := &c.patch
 	kit := pt.Kit
@@ -513,6 +542,7 @@ func (s *Synth) steal(i int) {
 
 func (s *Synth) noteOff(ch, key uint8) {
 	sus := s.chans[ch].sustain
+	s.graphNoteOff(ch, key, sus)
 	for i := 0; i < s.nv; i++ {
 		v := &s.voices[i]
 		if v.ch != ch || v.key != key || !v.held || v.done() {
@@ -531,6 +561,7 @@ func (s *Synth) noteOff(ch, key uint8) {
 
 // pedalUp releases the notes the sustain pedal was holding.
 func (s *Synth) pedalUp(ch uint8) {
+	s.graphPedalUp(ch)
 	for i := 0; i < s.nv; i++ {
 		v := &s.voices[i]
 		if v.ch == ch && v.sustained && !v.done() {
@@ -540,6 +571,7 @@ func (s *Synth) pedalUp(ch uint8) {
 }
 
 func (s *Synth) allNotesOff(ch uint8) {
+	s.graphAllNotesOff(ch)
 	for i := 0; i < s.nv; i++ {
 		v := &s.voices[i]
 		if v.ch != ch || v.done() || !(v.held || v.sustained) {
@@ -554,6 +586,7 @@ func (s *Synth) allNotesOff(ch uint8) {
 }
 
 func (s *Synth) allSoundOff(ch uint8) {
+	s.graphAllSoundOff(ch)
 	for i := 0; i < s.nv+fadeSlots; i++ {
 		v := &s.voices[i]
 		if v.ch == ch && !v.done() {
@@ -666,6 +699,7 @@ func (s *Synth) setParam(ch uint8, p Param, val float64) {
 			c.bendRange = val
 		case ParamChannelPreset:
 			c.patch = s.bank.p[min(int(val), s.bank.n-1)]
+			c.graph = 0
 		}
 	default:
 		setPatchParam(&s.chans[ch].patch, p, val)

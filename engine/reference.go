@@ -34,9 +34,7 @@ func Reference(cfg Config, cmds []proto.Command, frames int) ([]float32, error) 
 		end := uint64((b+1)*bf + s.Latency())
 		for next < len(cmds) && cmds[next].Frame < end {
 			c := cmds[next]
-			if ev, ok := pt.event(&c); ok {
-				s.Schedule(ev)
-			}
+			pt.apply(s, &c, 0) // as a worker applies it (patch edits too)
 			next++
 		}
 		for off := 0; off < bf; off += dsp.MaxBlock {

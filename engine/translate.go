@@ -51,8 +51,44 @@ func (paramTable) event(c *proto.Command) (dsp.Event, bool) {
 			return ev, false
 		}
 		ev.Kind, ev.Param = dsp.SetParam, p
+	case proto.OpPatchSelect:
+		ev.Kind = dsp.GraphSelect
+	case proto.OpPatchProgram:
+		ev.Kind = dsp.ProgramToGraph
 	default:
 		return ev, false
 	}
 	return ev, true
+}
+
+// patchEdits maps the staging ops to the synth's edits (0: not one).
+var patchEdits = [256]dsp.PatchEdit{
+	proto.OpPatchAbort:      dsp.PatchAbort,
+	proto.OpPatchCreate:     dsp.PatchCreate,
+	proto.OpPatchSet:        dsp.PatchSet,
+	proto.OpPatchConnect:    dsp.PatchConnect,
+	proto.OpPatchDisconnect: dsp.PatchDisconnect,
+}
+
+// apply hands one decoded worker command to s: staging edits apply at
+// once (they only change the staged graph), a commit compiles the staged
+// graph at once, in command order, and switches its slot at its frame,
+// everything else is an event at its frame. base is the engine frame at
+// which s's frame count is 0; a frame before it is late and applies at
+// once. Both workers and the reference render go through here, so they
+// agree. Render thread only: no allocation.
+func (pt paramTable) apply(s *dsp.Synth, c *proto.Command, base uint64) {
+	frame := c.Frame - min(c.Frame, base)
+	if e := patchEdits[c.Op]; e != 0 {
+		s.StagePatch(e, nameView(&c.Module), nameView(&c.Param), c.Key, c.Value, c.Voice)
+		return
+	}
+	if c.Op == proto.OpPatchCommit {
+		s.CommitPatch(frame, nameView(&c.Module), c.Key, c.Channel)
+		return
+	}
+	if ev, ok := pt.event(c); ok {
+		ev.Frame = frame
+		s.Schedule(ev)
+	}
 }

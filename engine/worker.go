@@ -227,13 +227,8 @@ func (w *worker) apply(slot *[proto.Size]byte) {
 		return
 	}
 	w.lastSeq = uint64(w.cmd.Seq)
-	ev, ok := w.params.event(&w.cmd)
-	if ok {
-		// Engine frame to synth frame; a frame before the base is late
-		// and the synth applies it at once.
-		ev.Frame -= min(ev.Frame, w.base)
-		w.synth.Schedule(ev)
-	}
+	// Engine frame to synth frame (see paramTable.apply).
+	w.params.apply(w.synth, &w.cmd, w.base)
 }
 
 // checksum is FNV-1a over the sample bits: cheap, and any difference in any

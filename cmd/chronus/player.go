@@ -42,6 +42,8 @@ type player struct {
 	outs []mapping.Output
 	// flow counts the commands sent to the engine (stats.go).
 	flow flowStats
+	// patches is the graph patch library and the staged graph (patch.go).
+	patches *patchHost
 }
 
 func startPlayer(ctx context.Context, a *app, eng *engine.Engine, recs *recordings, f inputFlags) (*player, error) {
@@ -92,6 +94,7 @@ func startPlayer(ctx context.Context, a *app, eng *engine.Engine, recs *recordin
 		return nil, err
 	}
 	p.in = in
+	p.startPatches() // patch.go
 	p.startBridge(ctx)
 	p.wg.Add(1)
 	go p.dispatch(ctx)
@@ -193,11 +196,14 @@ func (p *player) hostOp(c proto.Command, ev *controllers.Event) {
 		p.stopRecording(ev)
 	case proto.OpStatus:
 		p.replyStatus(ev)
+	case proto.OpPatchLoad:
+		p.patches.hostLoad(c, ev) // patch.go
 	}
 }
 
 // host answers the OSC addresses the player owns: /record/start [name],
-// /record/stop, /record/status, /status. True if ev was one of them.
+// /record/stop, /record/status, /status, /stats..., /patch/... (patch.go).
+// True if ev was one of them.
 func (p *player) host(ev *controllers.Event) bool {
 	switch ev.Address() {
 	case "/record/start":
@@ -213,7 +219,7 @@ func (p *player) host(ev *controllers.Event) bool {
 	case "/stats", "/stats/reset", "/stats/probe":
 		p.statsOSC(ev) // stats.go
 	default:
-		return false
+		return p.patches.handleOSC(ev) // /patch/..., patch.go
 	}
 	return true
 }

@@ -4,6 +4,7 @@
 //	[patch]
 //	name = "sub6"          # optional; default: the file name without .toml
 //	out = "amp1"           # the module whose output is the voice
+//	program = 80           # optional: the MIDI program (0..127) that selects it
 //
 //	[[module]]
 //	id = "osc1"            # a letter, then letters, digits, _ or -; 1..16 bytes
@@ -78,10 +79,36 @@ func (ps *parser) errAt(path, msg string) *Error {
 	return &Error{File: ps.file, Line: p.line, Col: p.col, Msg: msg}
 }
 
+// Patch is a patch file's contents: the graph and the [patch] settings
+// that are not part of it.
+type Patch struct {
+	Graph dsp.Graph
+	// Program is the MIDI program (0..127) that selects the patch on a
+	// channel, or NoProgram.
+	Program int
+}
+
+// NoProgram is Patch.Program when the file names no program.
+const NoProgram = -1
+
 // Parse reads one patch; name is the file name, used in errors and as the
 // default patch name. The graph it returns compiles. Not for the audio
 // thread.
 func Parse(name string, src []byte) (dsp.Graph, error) {
+	p, err := ParsePatch(name, src)
+	return p.Graph, err
+}
+
+// ParsePatch is Parse that also returns the [patch] settings beyond the
+// graph (the program). Not for the audio thread.
+func ParsePatch(name string, src []byte) (Patch, error) {
+	pt := Patch{Program: NoProgram}
+	g, err := parse(name, src, &pt.Program)
+	pt.Graph = g
+	return pt, err
+}
+
+func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 	var g dsp.Graph
 	var doc map[string]any
 	if err := toml.Unmarshal(src, &doc); err != nil {
@@ -103,10 +130,18 @@ func Parse(name string, src []byte) (dsp.Graph, error) {
 			return g, ps.errAt("patch", "patch must be a table")
 		}
 		for _, k := range ps.sortedKeys("patch", t) {
+			if k == "program" {
+				n, ok := t[k].(int64)
+				if !ok || n < 0 || n > 127 {
+					return g, ps.errAt("patch.program", "patch.program must be a MIDI program number 0..127")
+				}
+				*program = int(n)
+				continue
+			}
 			s, ok := t[k].(string)
 			switch {
 			case k != "name" && k != "out":
-				return g, ps.errAt("patch."+k, "unknown key "+strconv.Quote(k)+" in [patch] (want name or out)")
+				return g, ps.errAt("patch."+k, "unknown key "+strconv.Quote(k)+" in [patch] (want name, out or program)")
 			case !ok:
 				return g, ps.errAt("patch."+k, "patch."+k+" must be a string")
 			case k == "name":
@@ -375,9 +410,18 @@ func (ps *parser) graphError(err error) error {
 // parameters it sets, then every route. Parse(Encode(g)) gives g back for
 // any graph that Parse could have produced (unset parameters zero,
 // nothing past NModules and NRoutes). Not for the audio thread.
-func Encode(g *dsp.Graph) []byte {
+func Encode(g *dsp.Graph) []byte { return EncodePatch(&Patch{Graph: *g, Program: NoProgram}) }
+
+// EncodePatch is Encode with the program line when p names one (0..127);
+// ParsePatch(EncodePatch(p)) gives p back under Encode's conditions. Not
+// for the audio thread.
+func EncodePatch(p *Patch) []byte {
+	g := &p.Graph
 	var b strings.Builder
 	b.WriteString("[patch]\nname = " + quote(g.NameString()) + "\nout = " + quote(g.OutString()) + "\n")
+	if p.Program >= 0 && p.Program <= 127 {
+		b.WriteString("program = " + strconv.Itoa(p.Program) + "\n")
+	}
 	for i := 0; i < int(g.NModules) && i < dsp.MaxModules; i++ {
 		m := &g.Modules[i]
 		b.WriteString("\n[[module]]\nid = " + quote(m.IDString()) + "\nkind = " + quote(m.Kind.String()) + "\n")
