@@ -12,6 +12,7 @@ import (
 	"github.com/chronus-audio/chronus/controllers"
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/engine/proto"
+	"github.com/chronus-audio/chronus/mapping/tomlpos"
 )
 
 // Limits on one map file.
@@ -40,7 +41,7 @@ func Compile(file string, src []byte) (*Map, error) {
 	if err := toml.Unmarshal(src, &doc); err != nil {
 		return nil, tomlError(file, err)
 	}
-	c := &compiler{file: file, idx: buildIndex(src)}
+	c := &compiler{file: file, idx: tomlpos.Build(src)}
 	m := c.compile(doc)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -52,13 +53,13 @@ func Compile(file string, src []byte) (*Map, error) {
 // compiler collects problems with their positions.
 type compiler struct {
 	file string
-	idx  posIndex
+	idx  tomlpos.Index
 	errs []*Error
 }
 
 func (c *compiler) errf(path, format string, args ...any) {
-	p := c.idx.lookup(path)
-	c.errs = append(c.errs, &Error{File: c.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	p := c.idx.Lookup(path)
+	c.errs = append(c.errs, &Error{File: c.file, Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)})
 }
 
 // err returns the first problem by position.
@@ -87,7 +88,7 @@ type table struct {
 	path string
 }
 
-func (t table) at(key string) string { return joinPath(t.path, key) }
+func (t table) at(key string) string { return tomlpos.Join(t.path, key) }
 
 func (t table) has(key string) bool {
 	_, ok := t.m[key]
@@ -304,10 +305,10 @@ func (c *compiler) tables(t table, key string) []table {
 		for i, e := range x {
 			m, ok := e.(map[string]any)
 			if !ok {
-				c.errf(joinPath(t.at(key), strconv.Itoa(i)), "%s entries must be tables, not %s", key, typeName(e))
+				c.errf(tomlpos.Join(t.at(key), strconv.Itoa(i)), "%s entries must be tables, not %s", key, typeName(e))
 				continue
 			}
-			out = append(out, table{m, joinPath(t.at(key), strconv.Itoa(i))})
+			out = append(out, table{m, tomlpos.Join(t.at(key), strconv.Itoa(i))})
 		}
 		return out
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/mapping/tomlpos"
 )
 
 //go:embed patches/*.toml
@@ -71,12 +72,12 @@ func (e *Error) Error() string {
 // parser holds the document being read.
 type parser struct {
 	file string
-	idx  posIndex
+	idx  tomlpos.Index
 }
 
 func (ps *parser) errAt(path, msg string) *Error {
-	p := ps.idx.lookup(path)
-	return &Error{File: ps.file, Line: p.line, Col: p.col, Msg: msg}
+	p := ps.idx.Lookup(path)
+	return &Error{File: ps.file, Line: p.Line, Col: p.Col, Msg: msg}
 }
 
 // Patch is a patch file's contents: the graph and the [patch] settings
@@ -114,7 +115,7 @@ func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 	if err := toml.Unmarshal(src, &doc); err != nil {
 		return g, tomlError(name, err)
 	}
-	ps := &parser{file: name, idx: buildIndex(src)}
+	ps := &parser{file: name, idx: tomlpos.Build(src)}
 	for _, k := range ps.sortedKeys("", doc) {
 		if k != "patch" && k != "module" && k != "route" {
 			return g, ps.errAt(k, "unknown table "+strconv.Quote(k)+" (want patch, module or route)")
@@ -228,9 +229,9 @@ func (ps *parser) sortedKeys(base string, t map[string]any) []string {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		a, b := ps.idx.lookup(joinPath(base, keys[i])), ps.idx.lookup(joinPath(base, keys[j]))
+		a, b := ps.idx.Lookup(tomlpos.Join(base, keys[i])), ps.idx.Lookup(tomlpos.Join(base, keys[j]))
 		if a != b {
-			return a.line < b.line || a.line == b.line && a.col < b.col
+			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 		}
 		return keys[i] < keys[j]
 	})

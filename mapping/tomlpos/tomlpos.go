@@ -1,7 +1,8 @@
-package graphfile
-
-// Key positions for errors, from go-toml's own parser (adapted from
-// mapping/errors.go, which indexes map files the same way).
+// Package tomlpos finds where each key of a TOML document is written, so
+// that a decoder working on go-toml's position-free generic tree can still
+// report file:line:col. Map files (package mapping) and patch files
+// (dsp/graphfile) use it.
+package tomlpos
 
 import (
 	"sort"
@@ -11,26 +12,26 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// position is a 1-based line and column.
-type position struct{ line, col int }
+// Position is a 1-based line and column.
+type Position struct{ Line, Col int }
 
-// posIndex maps a key path to where its key is written. Paths join keys
+// Index maps a key path to where its key is written. Paths join keys
 // with "." and count array elements from 0: "rule.3.to.0.curve" is the
 // curve of the first target of the fourth rule, whether the document wrote
 // it with [[rule]] headers, [[rule.to]] headers, inline tables or dotted
 // keys. The decoder works on go-toml's generic tree, which has no
 // positions; this index, built from go-toml's own parser, supplies them.
-type posIndex map[string]position
+type Index map[string]Position
 
-// buildIndex walks the document's expressions. It only runs on documents
+// Build walks the document's expressions. It only runs on documents
 // that go-toml has already decoded successfully.
-func buildIndex(src []byte) posIndex {
-	idx := posIndex{}
+func Build(src []byte) Index {
+	idx := Index{}
 	var p unstable.Parser
 	p.Reset(src)
 	arrays := map[string]int{} // array-of-tables path → elements so far
 	cur := ""
-	// Line starts, so a position costs a binary search rather than a scan
+	// Line starts, so a Position costs a binary search rather than a scan
 	// from the top (unstable.Parser.Shape scans, which is quadratic over a
 	// large file).
 	lines := []int{0}
@@ -39,10 +40,10 @@ func buildIndex(src []byte) posIndex {
 			lines = append(lines, i+1)
 		}
 	}
-	pos := func(r unstable.Range) position {
+	pos := func(r unstable.Range) Position {
 		off := int(r.Offset)
 		i := sort.Search(len(lines), func(i int) bool { return lines[i] > off }) - 1
-		return position{i + 1, off - lines[i] + 1}
+		return Position{i + 1, off - lines[i] + 1}
 	}
 	for p.NextExpression() {
 		e := p.Expression()
@@ -59,17 +60,17 @@ func buildIndex(src []byte) posIndex {
 			}
 			path := ""
 			for i, part := range parts {
-				path = joinPath(path, part)
+				path = Join(path, part)
 				last := i == len(parts)-1
 				if n, ok := arrays[path]; ok && !(last && e.Kind == unstable.ArrayTable) {
-					path = joinPath(path, strconv.Itoa(n-1))
+					path = Join(path, strconv.Itoa(n-1))
 				}
 			}
 			if e.Kind == unstable.ArrayTable {
 				n := arrays[path]
 				arrays[path] = n + 1
 				idx[path] = pos(first)
-				path = joinPath(path, strconv.Itoa(n))
+				path = Join(path, strconv.Itoa(n))
 			}
 			idx[path] = pos(first)
 			cur = path
@@ -82,12 +83,12 @@ func buildIndex(src []byte) posIndex {
 
 // indexKeyValue records a key-value's key and, for inline tables and
 // arrays of inline tables, the keys inside.
-func indexKeyValue(idx posIndex, kv *unstable.Node, base string, pos func(unstable.Range) position) {
+func indexKeyValue(idx Index, kv *unstable.Node, base string, pos func(unstable.Range) Position) {
 	it := kv.Key()
 	path := base
 	first := true
 	for it.Next() {
-		path = joinPath(path, string(it.Node().Data))
+		path = Join(path, string(it.Node().Data))
 		if first {
 			idx[path] = pos(it.Node().Raw)
 			first = false
@@ -101,7 +102,7 @@ func indexKeyValue(idx posIndex, kv *unstable.Node, base string, pos func(unstab
 	indexValue(idx, kv.Value(), path, idx[path], pos)
 }
 
-func indexValue(idx posIndex, v *unstable.Node, path string, at position, pos func(unstable.Range) position) {
+func indexValue(idx Index, v *unstable.Node, path string, at Position, pos func(unstable.Range) Position) {
 	switch v.Kind {
 	case unstable.InlineTable:
 		children := v.Children()
@@ -118,7 +119,7 @@ func indexValue(idx posIndex, v *unstable.Node, path string, at position, pos fu
 			if c.Kind == unstable.Comment {
 				continue
 			}
-			ep := joinPath(path, strconv.Itoa(i))
+			ep := Join(path, strconv.Itoa(i))
 			if c.Kind == unstable.InlineTable {
 				idx[ep] = pos(c.Raw)
 			} else {
@@ -130,22 +131,23 @@ func indexValue(idx posIndex, v *unstable.Node, path string, at position, pos fu
 	}
 }
 
-func joinPath(a, b string) string {
+// Join joins two key paths with ".".
+func Join(a, b string) string {
 	if a == "" {
 		return b
 	}
 	return a + "." + b
 }
 
-// lookup returns the position of path, or of its nearest recorded parent.
-func (idx posIndex) lookup(path string) position {
+// Lookup returns the Position of path, or of its nearest recorded parent.
+func (idx Index) Lookup(path string) Position {
 	for {
 		if p, ok := idx[path]; ok {
 			return p
 		}
 		i := strings.LastIndexByte(path, '.')
 		if i < 0 {
-			return position{1, 1}
+			return Position{1, 1}
 		}
 		path = path[:i]
 	}
