@@ -35,14 +35,31 @@ func startInstrument(t testing.TB) *instrument { return startInstrumentWith(t, t
 // in.take when record is set.
 func startInstrumentWith(t testing.TB, record bool) *instrument {
 	t.Helper()
+	return launch(t, nil, record)
+}
+
+// launch starts `chronus run` on the null device, without MIDI, on a free
+// OSC port, with a fresh configuration directory holding userMaps (file
+// name to TOML) in its maps folder, recording to in.take when record is
+// set, with extra flags, and waits until it logs its OSC port.
+func launch(t testing.TB, userMaps map[string]string, record bool, extra ...string) *instrument {
+	t.Helper()
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "cfg", "maps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range userMaps {
+		if err := os.WriteFile(filepath.Join(dir, "cfg", "maps", name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	in := &instrument{t: t, take: filepath.Join(dir, "take.wav"), logs: make(chan map[string]any, 1000)}
 	args := []string{"run", "--output", "null", "--osc-port", "0", "--no-midi",
 		"--config", filepath.Join(dir, "cfg"), "--recordings", filepath.Join(dir, "rec")}
 	if record {
 		args = append(args, "--record", in.take)
 	}
-	in.cmd = exec.Command(bin, args...)
+	in.cmd = exec.Command(bin, append(args, extra...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, envPrefix) {
 			in.cmd.Env = append(in.cmd.Env, kv)

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,58 +17,7 @@ import (
 // and returns it once it logged its OSC port.
 func startInstrumentArgs(t *testing.T, userMaps map[string]string, extra ...string) *instrument {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "cfg", "maps"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, src := range userMaps {
-		if err := os.WriteFile(filepath.Join(dir, "cfg", "maps", name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in := &instrument{t: t, logs: make(chan map[string]any, 1000)}
-	args := append([]string{"run", "--output", "null", "--osc-port", "0", "--no-midi",
-		"--config", filepath.Join(dir, "cfg"), "--recordings", filepath.Join(dir, "rec")}, extra...)
-	in.cmd = exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPrefix) {
-			in.cmd.Env = append(in.cmd.Env, kv)
-		}
-	}
-	stderr, _ := in.cmd.StderrPipe()
-	if err := in.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.cmd.Process.Kill(); in.cmd.Wait() })
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				select {
-				case in.logs <- m:
-				default:
-				}
-			}
-		}
-		close(in.logs)
-	}()
-	deadline := time.After(20 * time.Second)
-	for in.port == 0 {
-		select {
-		case m, ok := <-in.logs:
-			if !ok {
-				t.Fatal("chronus run exited before listening for OSC")
-			}
-			if udp, ok := m["udp"].(string); ok {
-				_, p, _ := net.SplitHostPort(udp)
-				fmt.Sscan(p, &in.port)
-			}
-		case <-deadline:
-			t.Fatal("chronus run did not log its OSC port")
-		}
-	}
-	return in
+	return launch(t, userMaps, false, extra...)
 }
 
 // udpClient is a Go OSC client that sends from, and receives on, one UDP
