@@ -56,6 +56,7 @@ type progOp struct {
 	filt   uint8  // amp: op index of the filter it runs (fused), or noBuf
 	mod0   uint8  // first of its modulation routes in GraphProgram.mods
 	nmod   uint8
+	pmod   uint8            // bit j: parameter j has modulation routes
 	in     [MaxInputs]uint8 // input buffers (noBuf: none, or folded)
 	fold   [MaxInputs]uint8 // mix: op index of an input folded into this op's buffer, or noBuf
 	inAmt  [MaxInputs]float64
@@ -518,6 +519,7 @@ func Compile(g *Graph, p *GraphProgram) error {
 				p.mods[p.nmods] = progMod{src: uint8(from), param: uint8(idx), op: rt.Op, amount: rt.Amount}
 				p.nmods++
 				op.deps |= 1 << uint(from)
+				op.pmod |= 1 << uint(idx)
 			}
 		}
 		op.nmod = p.nmods - op.mod0

@@ -341,22 +341,20 @@ func (r *GraphRenderer) params(p *GraphProgram, k uint8, reg *[MaxModules]float6
 // parameter, without the copy).
 func modOne(p *GraphProgram, op *progOp, j uint8, reg *[MaxModules]float64) float64 {
 	x := op.p[j]
-	if op.nmod == 0 {
+	if op.pmod&(1<<j) == 0 { // no route modulates it
 		return x
 	}
-	touched := false
 	for _, m := range p.mods[op.mod0 : op.mod0+op.nmod] {
 		if m.param != j {
 			continue
 		}
-		touched = true
 		if m.op == RouteAdd {
 			x += m.amount * reg[m.src]
 		} else {
 			x *= 1 + m.amount*(reg[m.src]-1)
 		}
 	}
-	if touched && !(op.kind == KindFilter && j == FilterCutoff) {
+	if !(op.kind == KindFilter && j == FilterCutoff) {
 		ps := &kindInfos[op.kind].params[j]
 		x = clampF(x, ps.Min, ps.Max)
 	}

@@ -595,7 +595,7 @@ func (s *Synth) runGraphVoice(v *graphVoice, l, r []float32) {
 		if !v.v.gate {
 			p := &s.g.progs[v.inst]
 			t := v.v.endsIn(p)
-			if t <= 0 { // no envelope runs (cannot happen once released)
+			if t <= 0 { // no envelope runs (a fading voice): period by period
 				if t = int(v.v.tick); t <= 0 {
 					t = s.g.r.period(p, &v.v)
 				}

@@ -1,8 +1,6 @@
 package dsp
 
 import (
-	"context"
-	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -42,24 +40,22 @@ func BenchmarkSynthGraphVsHand(b *testing.B) {
 			run := func(i, n int) time.Duration {
 				s := synths[i]
 				t0 := time.Now()
-				pprof.Do(context.Background(), pprof.Labels("kind", []string{"hand", "graph", "empty"}[i]), func(context.Context) {
-					for range n {
-						if i != 2 {
-							switch blk[i] % cycleTotal {
-							case 0:
-								if mode == "cycle" || blk[i] == 0 {
-									notes(s, true)
-								}
-							case cycleHold:
-								if mode == "cycle" {
-									notes(s, false)
-								}
+				for range n {
+					if i != 2 {
+						switch blk[i] % cycleTotal {
+						case 0:
+							if mode == "cycle" || blk[i] == 0 {
+								notes(s, true)
+							}
+						case cycleHold:
+							if mode == "cycle" {
+								notes(s, false)
 							}
 						}
-						s.Render(l, r)
-						blk[i]++
 					}
-				})
+					s.Render(l, r)
+					blk[i]++
+				}
 				return time.Since(t0)
 			}
 			if mode == "steady" {

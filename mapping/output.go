@@ -49,8 +49,8 @@ type Output struct {
 	Len  uint8
 	Port string
 
-	// OutOSC: the address, its arguments (the first string argument's text
-	// in Str, as in controllers.Event) and where it goes.
+	// OutOSC: the address, its arguments (their strings in Str, as in
+	// controllers.Event) and where it goes.
 	Addr    [controllers.MaxAddr]byte
 	AddrLen uint8
 	NArgs   uint8

@@ -247,7 +247,7 @@ func (f *feedback) flush() {
 
 	for i := range f.sendEcho[:nEcho] {
 		s := &f.sendEcho[i]
-		_ = f.out.SendExcept(s.source, oscMessage(string(s.addr[:s.addrLen]), s.args[:s.nargs], s.str[:s.strLen]))
+		_ = f.out.SendExcept(s.source, osc.MessageFromArgs(string(s.addr[:s.addrLen]), s.args[:s.nargs], s.str[:]))
 	}
 	for i := range f.sendParams[:nParams] {
 		p := &f.sendParams[i]

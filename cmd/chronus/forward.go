@@ -168,7 +168,7 @@ func (f *forwarder) sendOSC(o *mapping.Output) {
 	if f.osc == nil {
 		return
 	}
-	m := oscMessage(o.Address(), o.Args[:o.NArgs], o.Str[:o.StrLen])
+	m := osc.MessageFromArgs(o.Address(), o.Args[:o.NArgs], o.Str[:])
 	var err error
 	switch o.Dest {
 	case mapping.DestAll:
@@ -185,38 +185,6 @@ func (f *forwarder) sendOSC(o *mapping.Output) {
 	if err != nil {
 		f.fail(err)
 	}
-}
-
-// oscMessage builds a message from decoded arguments; str is the first
-// string argument's text (an Event keeps only that one, so later strings go
-// out empty). Blobs and timetags, whose contents an Event does not keep, are
-// left out.
-func oscMessage(addr string, args []controllers.Arg, str []byte) *osc.Message {
-	m := osc.NewMessage(addr)
-	strDone := false
-	for _, a := range args {
-		switch a.Type {
-		case 'i', 'c', 'r', 'm':
-			m.Append(int32(a.I))
-		case 'h':
-			m.Append(a.I)
-		case 'f':
-			m.Append(float32(a.F))
-		case 'd':
-			m.Append(a.F)
-		case 'T', 'F':
-			m.Append(a.I == 1)
-		case 'N':
-			m.Append(nil)
-		case 's', 'S':
-			s := ""
-			if !strDone {
-				s, strDone = string(str), true
-			}
-			m.Append(s)
-		}
-	}
-	return m
 }
 
 // route maps ev and sends what it makes: commands to the engine first (the

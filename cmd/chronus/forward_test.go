@@ -199,7 +199,7 @@ func TestForwarderRoutesAndReleases(t *testing.T) {
 		o := mapping.Output{Kind: mapping.OutOSC, Dest: d, FromOSC: fromOSC, Source: src, NArgs: 2}
 		o.AddrLen = uint8(copy(o.Addr[:], addr))
 		o.Args[0] = controllers.Arg{Type: 'i', I: 5, F: 5}
-		o.Args[1] = controllers.Arg{Type: 's'}
+		o.Args[1] = controllers.Arg{Type: 's', Kept: true, I: 2}
 		o.StrLen = uint8(copy(o.Str[:], "hi"))
 		if d == mapping.DestHost {
 			o.Host = netip.MustParseAddrPort("10.0.0.5:9001")

@@ -463,33 +463,10 @@ func (c *Controller) recoverHandler(ev *controllers.Event) {
 	}
 }
 
-// pong answers a /ping with /pong, echoing its numeric arguments and its
-// first string.
+// pong answers a /ping with /pong, echoing its arguments.
 func (c *Controller) pong(ev *controllers.Event) {
 	c.stats.pings.Add(1)
-	m := NewMessage("/pong")
-	strDone := false
-	for _, a := range ev.Args[:ev.NArgs] {
-		switch a.Type {
-		case 'i':
-			m.Append(int32(a.I))
-		case 'h':
-			m.Append(a.I)
-		case 'f':
-			m.Append(float32(a.F))
-		case 'd':
-			m.Append(a.F)
-		case 'T', 'F':
-			m.Append(a.I == 1)
-		case 'N':
-			m.Append(nil)
-		case 's', 'S':
-			if !strDone {
-				m.Append(ev.String())
-				strDone = true
-			}
-		}
-	}
+	m := MessageFromArgs("/pong", ev.Args[:ev.NArgs], ev.Str[:])
 	if err := c.sender.Reply(ev.Source, m); err != nil {
 		c.logf(logRec{kind: logPongErr, source: ev.Source, err: err})
 	}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	goosc "github.com/hypebeast/go-osc/osc"
+
+	"github.com/chronus-audio/chronus/controllers"
 )
 
 // Packet is an OSC message or bundle to send (go-osc's type: build one with
@@ -228,4 +230,37 @@ func appendUnique(list []netip.AddrPort, d, skip netip.AddrPort) []netip.AddrPor
 		}
 	}
 	return append(list, d)
+}
+
+// MessageFromArgs builds a message for address addr from decoded arguments
+// (controllers.Event.Args) and the string bytes they point into (all of
+// controllers.Event.Str): numbers, booleans and nil go out as received, a
+// kept string as its text and one that was not kept as "". Blobs and
+// timetags, whose contents an Event does not keep, are left out. It
+// allocates: not for the audio thread.
+func MessageFromArgs(addr string, args []controllers.Arg, str []byte) *Message {
+	m := NewMessage(addr)
+	for _, a := range args {
+		switch a.Type {
+		case 'i', 'c', 'r', 'm':
+			m.Append(int32(a.I))
+		case 'h':
+			m.Append(a.I)
+		case 'f':
+			m.Append(float32(a.F))
+		case 'd':
+			m.Append(a.F)
+		case 'T', 'F':
+			m.Append(a.I == 1)
+		case 'N':
+			m.Append(nil)
+		case 's', 'S':
+			s := ""
+			if a.Kept && int(a.Off)+int(a.I) <= len(str) {
+				s = string(str[a.Off : int(a.Off)+int(a.I)])
+			}
+			m.Append(s)
+		}
+	}
+	return m
 }
