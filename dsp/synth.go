@@ -519,20 +519,34 @@ func (s *Synth) alloc() int {
 	return best
 }
 
-// steal moves pool voice i into a fade slot, where it fades out.
-func (s *Synth) steal(i int) {
+// fadingVoice is a voice (preset or graph) as fadeSlot sees it.
+type fadingVoice[V any] interface {
+	*V
+	done() bool
+	fadeLeft() int32
+}
+
+// fadeSlot returns the fade slot (vs[n : n+fadeSlots]) a stolen voice
+// moves to: a finished one, or else the one nearest the end of its fade.
+// Audio thread; no allocation.
+func fadeSlot[V any, P fadingVoice[V]](vs []V, n int) int {
 	slot := -1
 	least := int32(math.MaxInt32)
-	for k := s.nv; k < s.nv+fadeSlots; k++ {
-		f := &s.voices[k]
+	for k := n; k < n+fadeSlots; k++ {
+		f := P(&vs[k])
 		if f.done() {
-			slot = k
-			break
+			return k
 		}
-		if f.fade < least {
-			slot, least = k, f.fade
+		if l := f.fadeLeft(); l < least {
+			slot, least = k, l
 		}
 	}
+	return slot
+}
+
+// steal moves pool voice i into a fade slot, where it fades out.
+func (s *Synth) steal(i int) {
+	slot := fadeSlot(s.voices[:], s.nv)
 	d := &s.voices[slot]
 	*d = s.voices[i]
 	s.active[slot/64] |= 1 << uint(slot%64)

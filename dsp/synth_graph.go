@@ -490,18 +490,7 @@ func (s *Synth) graphAlloc() int {
 		}
 	}
 	// Move the stolen note to a fade slot, where it fades out.
-	slot := -1
-	least := int32(1<<31 - 1)
-	for k := gs.ngv; k < gs.ngv+fadeSlots; k++ {
-		f := &gs.voices[k]
-		if f.done() {
-			slot = k
-			break
-		}
-		if f.fade < least {
-			slot, least = k, f.fade
-		}
-	}
+	slot := fadeSlot(gs.voices[:], gs.ngv)
 	d := &gs.voices[slot]
 	*d = gs.voices[best]
 	gs.active[slot/64] |= 1 << uint(slot%64)
@@ -680,3 +669,6 @@ func (s *Synth) mixGraphVoice(v *graphVoice, l, r []float32) {
 		v.on = false
 	}
 }
+
+// fadeLeft is the frames left of the voice's fade-out (fadeSlot).
+func (g *graphVoice) fadeLeft() int32 { return g.fade }

@@ -566,3 +566,6 @@ func pulseWidth(pw float64) float64 {
 	}
 	return pw
 }
+
+// fadeLeft is the frames left of the voice's fade-out (fadeSlot).
+func (v *voice) fadeLeft() int32 { return v.fade }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"os"
@@ -461,42 +458,6 @@ func TestTakeMIDIIsOnTheAudioTimeline(t *testing.T) {
 	t.Logf("the take (%d frames) and the render of its .mid (%d frames) are identical over %d frames", len(wav)/2, len(again)/2, n/2)
 }
 
-// startRecordingWith starts `chronus run --record in.take` as
-// startInstrument does, with extra flags.
-func startRecordingWith(t *testing.T, extra ...string) *instrument {
-	t.Helper()
-	dir := t.TempDir()
-	in := &instrument{t: t, take: filepath.Join(dir, "take.wav"), logs: make(chan map[string]any, 1000)}
-	args := append([]string{"run", "--output", "null", "--osc-port", "0", "--no-midi",
-		"--config", filepath.Join(dir, "cfg"), "--recordings", filepath.Join(dir, "rec"), "--record", in.take}, extra...)
-	in.cmd = exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPrefix) {
-			in.cmd.Env = append(in.cmd.Env, kv)
-		}
-	}
-	stderr, _ := in.cmd.StderrPipe()
-	if err := in.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.cmd.Process.Kill(); in.cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for in.port == 0 && sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			if udp, ok := m["udp"].(string); ok {
-				_, p, _ := net.SplitHostPort(udp)
-				fmt.Sscan(p, &in.port)
-			}
-		}
-	}
-	if in.port == 0 {
-		t.Fatal("chronus run exited before listening for OSC")
-	}
-	go io.Copy(io.Discard, stderr)
-	return in
-}
-
 // TestRecordStatusEverySecond: while recording, the OSC clients get
 // /record/status (1, path, elapsed seconds) about once a second without
 // asking, with the elapsed time moving on by about a second each time.
@@ -506,7 +467,7 @@ func TestRecordStatusEverySecond(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	in := startRecordingWith(t, "--osc-feedback", ln.LocalAddr().String())
+	in := launch(t, nil, true, "--osc-feedback", ln.LocalAddr().String())
 	type status struct {
 		at      time.Time
 		elapsed float32
