@@ -71,7 +71,11 @@ type Config struct {
 	SampleRate  float64 // default 48000
 	BlockFrames int     // internal block, default 64, at most 4*dsp.MaxBlock
 	// Lead is how many blocks beyond one device buffer the workers may render
-	// ahead of the callback (default 2): slack for a late wake-up.
+	// ahead of the callback (0 means the default, 1): slack for a late
+	// wake-up, paid for in latency. A command is stamped for the first frame
+	// the workers may not have rendered yet, so one block of 64 frames plus
+	// the limiter's 1 ms look-ahead still lands in the buffer after the next
+	// one at 128 frames; a second block pushes it one buffer later.
 	Lead      int
 	Voices    int     // synth voices per worker, default dsp.DefaultVoices
 	BendRange float64 // semitones, default 2
@@ -117,7 +121,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("engine: block of %d frames is outside 8..%d", c.BlockFrames, 4*dsp.MaxBlock)
 	}
 	if c.Lead == 0 {
-		c.Lead = 2
+		c.Lead = 1
 	}
 	if c.Lead < 0 || c.Lead > audioSlots/4 {
 		return fmt.Errorf("engine: lead of %d blocks is outside 0..%d", c.Lead, audioSlots/4)

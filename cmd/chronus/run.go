@@ -37,7 +37,7 @@ func (o *engineOptions) register(f *pflag.FlagSet) {
 	f.Float64Var(&o.rate, "rate", 48000, "sample rate in Hz")
 	f.IntVar(&o.buffer, "buffer", 0, "device buffer in frames (0: the host's choice; the null device uses 128)")
 	f.IntVar(&o.block, "block", 64, "internal block in frames, rendered by the workers")
-	f.IntVar(&o.lead, "lead", 2, "blocks the workers may render ahead of one device buffer")
+	f.IntVar(&o.lead, "lead", 1, "blocks the workers may render ahead of one device buffer (more: safer, later)")
 	f.IntVar(&o.voices, "voices", dsp.DefaultVoices, fmt.Sprintf("voices per worker (1..%d)", dsp.MaxVoices))
 	f.Float64Var(&o.bendRange, "bend-range", 2, "pitch-bend range in semitones")
 	f.BoolVar(&o.noSpare, "no-spare", false, "do not keep a pre-started spare worker (slower recovery, one process fewer)")

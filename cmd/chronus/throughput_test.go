@@ -312,7 +312,7 @@ func BenchmarkOSCLatency(b *testing.B) {
 	on, _ := goosc.NewMessage("/2/push3", float32(1)).MarshalBinary()
 	off, _ := goosc.NewMessage("/2/push3", float32(0)).MarshalBinary()
 	for i := 0; i < b.N; i++ {
-		in := startInstrumentWith(b, false)
+		in := launch(b, nil, false, strings.Fields(os.Getenv("CHRONUS_LATENCY_FLAGS"))...)
 		st := dialStats(b, in.port)
 		conn, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: in.port})
 		if err != nil {
