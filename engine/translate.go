@@ -23,41 +23,64 @@ func nameView(n *proto.Name) string {
 	return unsafe.String(&n[0], l)
 }
 
+// voiceOps pairs each channel-voice op with the synth event kind it
+// becomes: the one table for both directions (workers turn ops into events,
+// `chronus play` turns a file's events into ops).
+var voiceOps = [...]struct {
+	op   proto.Op
+	kind dsp.EventKind
+}{
+	{proto.OpNoteOn, dsp.NoteOn},
+	{proto.OpNoteOff, dsp.NoteOff},
+	{proto.OpControl, dsp.Control},
+	{proto.OpPitchBend, dsp.PitchBend},
+	{proto.OpPressure, dsp.Pressure},
+	{proto.OpProgram, dsp.Program},
+	{proto.OpAllNotesOff, dsp.AllNotesOff},
+	{proto.OpAllSoundOff, dsp.AllSoundOff},
+	{proto.OpResetControllers, dsp.ResetControllers},
+	{proto.OpPatchSelect, dsp.GraphSelect},
+	{proto.OpPatchProgram, dsp.ProgramToGraph},
+}
+
+// opKind and kindOp index voiceOps; filled by init, read-only after.
+var (
+	opKind [256]dsp.EventKind
+	kindOp [256]proto.Op
+)
+
+func init() {
+	for _, p := range voiceOps {
+		opKind[p.op], kindOp[p.kind] = p.kind, p.op
+	}
+	opKind[proto.OpReset] = dsp.AllSoundOff // a reset also silences at once
+}
+
+// Command returns the worker command that the workers translate back into
+// ev, for ev.Frame exactly (FlagAbsolute), or false for a kind that has no
+// command (SetParam and the graph edits are sent by name and by op).
+// Any goroutine.
+func Command(ev dsp.Event) (proto.Command, bool) {
+	op := kindOp[ev.Kind]
+	c := proto.Command{Op: op, Frame: ev.Frame, Flags: proto.FlagAbsolute, Channel: ev.Channel, Key: ev.Key, Value: ev.Value}
+	return c, op != 0
+}
+
 // event translates one decoded command. Render thread only: no allocation.
 func (paramTable) event(c *proto.Command) (dsp.Event, bool) {
 	ev := dsp.Event{Frame: c.Frame, Channel: c.Channel, Key: c.Key, Value: c.Value}
-	switch c.Op {
-	case proto.OpNoteOn:
-		ev.Kind = dsp.NoteOn
-	case proto.OpNoteOff:
-		ev.Kind = dsp.NoteOff
-	case proto.OpControl:
-		ev.Kind = dsp.Control
-	case proto.OpPitchBend:
-		ev.Kind = dsp.PitchBend
-	case proto.OpPressure:
-		ev.Kind = dsp.Pressure
-	case proto.OpProgram:
-		ev.Kind = dsp.Program
-	case proto.OpAllNotesOff:
-		ev.Kind = dsp.AllNotesOff
-	case proto.OpAllSoundOff, proto.OpReset:
-		ev.Kind = dsp.AllSoundOff
-	case proto.OpResetControllers:
-		ev.Kind = dsp.ResetControllers
-	case proto.OpSet:
-		p, ok := dsp.ParamByName(nameView(&c.Module), nameView(&c.Param))
-		if !ok {
-			return ev, false
-		}
-		ev.Kind, ev.Param = dsp.SetParam, p
-	case proto.OpPatchSelect:
-		ev.Kind = dsp.GraphSelect
-	case proto.OpPatchProgram:
-		ev.Kind = dsp.ProgramToGraph
-	default:
+	if k := opKind[c.Op]; k != 0 {
+		ev.Kind = k
+		return ev, true
+	}
+	if c.Op != proto.OpSet {
 		return ev, false
 	}
+	p, ok := dsp.ParamByName(nameView(&c.Module), nameView(&c.Param))
+	if !ok {
+		return ev, false
+	}
+	ev.Kind, ev.Param = dsp.SetParam, p
 	return ev, true
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/dsp/presets"
 	"github.com/chronus-audio/chronus/engine"
-	"github.com/chronus-audio/chronus/engine/proto"
 	"github.com/chronus-audio/chronus/recorder"
 )
 
@@ -44,35 +43,6 @@ func newPlayCmd(a *app) *cobra.Command {
 	f.StringVar(&o.recFormat, "record-format", "f32", "recording format: s16, s24 or f32")
 	f.Float64Var(&o.tail, "tail", 10, "longest release tail after the song's end, in seconds")
 	return cmd
-}
-
-// command turns a synth event into the protocol command the workers apply
-// (the inverse of the engine's translation).
-func command(ev dsp.Event) (proto.Command, bool) {
-	c := proto.Command{Frame: ev.Frame, Flags: proto.FlagAbsolute, Channel: ev.Channel, Key: ev.Key, Value: ev.Value}
-	switch ev.Kind {
-	case dsp.NoteOn:
-		c.Op = proto.OpNoteOn
-	case dsp.NoteOff:
-		c.Op = proto.OpNoteOff
-	case dsp.Control:
-		c.Op = proto.OpControl
-	case dsp.PitchBend:
-		c.Op = proto.OpPitchBend
-	case dsp.Pressure:
-		c.Op = proto.OpPressure
-	case dsp.Program:
-		c.Op = proto.OpProgram
-	case dsp.AllNotesOff:
-		c.Op = proto.OpAllNotesOff
-	case dsp.AllSoundOff:
-		c.Op = proto.OpAllSoundOff
-	case dsp.ResetControllers:
-		c.Op = proto.OpResetControllers
-	default:
-		return c, false
-	}
-	return c, true
 }
 
 func playFile(cmd *cobra.Command, a *app, path string, o playOptions) error {
@@ -129,7 +99,7 @@ func playFile(cmd *cobra.Command, a *app, path string, o playOptions) error {
 			if !ok {
 				continue
 			}
-			c, ok := command(ev)
+			c, ok := engine.Command(ev)
 			if !ok {
 				continue
 			}

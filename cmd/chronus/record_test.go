@@ -160,7 +160,7 @@ func TestTakeMessageMatchesTheSynth(t *testing.T) {
 			t.Errorf("%v: % x does not read back", tc.c.String(), msg[:n])
 			continue
 		}
-		back, ok := command(ev)
+		back, ok := engine.Command(ev)
 		if !ok || back.Op != tc.c.Op || back.Channel != tc.c.Channel || back.Key != tc.c.Key {
 			t.Errorf("%v: % x reads back as %v", tc.c.String(), msg[:n], back.String())
 			continue
