@@ -281,7 +281,8 @@ func BenchmarkOSCThroughput(b *testing.B) {
 
 // BenchmarkOSCLatency measures the time from a UDP packet to the first
 // sample of the note it starts: p50 and p99 (nearest rank, so the largest
-// below 100 notes) over CHRONUS_LATENCY_NOTES notes (default 60, about 15 s).
+// below 100 notes) over CHRONUS_LATENCY_NOTES notes (default 60, about 15 s),
+// with CHRONUS_LATENCY_FLAGS added to `chronus run` (e.g. "--lead 2").
 //
 // Method. The benchmark reads CLOCK_MONOTONIC just before it writes each
 // datagram (a closed hi-hat, /2/push3 of the TouchOSC map, after at least
