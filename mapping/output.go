@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"bytes"
+	"fmt"
 	"math"
 	"net/netip"
 	"strings"
@@ -36,8 +38,8 @@ const (
 // Output is a message a map rule sends out of Chronus rather than to the
 // synth: MIDI to output ports (LEDs, motor faders, external synths) or OSC to
 // clients, so that Chronus bridges MIDI to OSC and back. Session.ApplyOut
-// and Map.ApplyOut append them; the caller sends them (package mapping does
-// no I/O). An Output is a plain value with fixed-size fields, so a slice of
+// and Map.ApplyOut append them (Session.SyncOut the note-offs of a reload);
+// the caller sends them (package mapping does no I/O). An Output is a plain value with fixed-size fields, so a slice of
 // them is reused without allocating.
 type Output struct {
 	Kind OutKind
@@ -113,7 +115,8 @@ type outSpec struct {
 	typ  midiType
 	vel  uint8 // fixed note velocity; 0 = from the value
 	// osc-out
-	addr      []byte // nil: the event's own address
+	addr      []byte // nil: the event's own address; may hold placeholder bytes (tmpl)
+	tmpl      bool   // addr holds placeholders to fill from the event
 	args      oscArgs
 	dest      Dest
 	host      netip.AddrPort
@@ -204,12 +207,8 @@ func (c *compiler) oscOut(t table, r *rule, tg *target) {
 		if !onlyOSC {
 			c.errf(t.at("address"), `address = "event" sends on the OSC message's own address, but the rule does not match only OSC messages`)
 		}
-	case !strings.HasPrefix(s, "/") || hasPatternChars([]byte(s)) || checkPattern([]byte(s)) != "":
-		c.errf(t.at("address"), `address %q must be a plain OSC address: "/" and printable ASCII without spaces, "#" or pattern characters`, s)
-	case len(s) > controllers.MaxAddr:
-		c.errf(t.at("address"), "address %q is longer than %d bytes", s, controllers.MaxAddr)
 	default:
-		o.addr = []byte(s)
+		c.oscAddress(t, r, o, s)
 	}
 	if s, ok := c.str(t, "args"); ok {
 		a, known := oscArgNames[s]
@@ -254,6 +253,115 @@ func (c *compiler) oscOut(t table, r *rule, tg *target) {
 	}
 }
 
+// Placeholders of an osc-out address. The compiled address keeps each as
+// one of these bytes: an address is printable ASCII, so they cannot clash.
+const (
+	phNumber  = 1 // {number}: the event's note, controller or program number, 0-127
+	phChannel = 2 // {channel}: the event's MIDI channel, 1-16 (OSC and realtime messages: 1)
+)
+
+var placeholders = map[string]byte{"number": phNumber, "channel": phChannel}
+
+// phWidth is the most bytes each placeholder writes.
+var phWidth = [...]int{phNumber: 3, phChannel: 2}
+
+// oscAddress compiles a fixed osc-out address, which may hold the
+// placeholders {number} and {channel}.
+func (c *compiler) oscAddress(t table, r *rule, o *outSpec, s string) {
+	at := t.at("address")
+	addr := make([]byte, 0, len(s))
+	sample := make([]byte, 0, len(s)) // every placeholder as "0", to check the rest as an address
+	longest, nph := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '{' {
+			addr, sample = append(addr, s[i]), append(sample, s[i])
+			longest++
+			continue
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			c.errf(at, `address %q has a "{" without its "}"; an osc-out address takes the placeholders {number} and {channel}`, s)
+			return
+		}
+		name := s[i+1 : i+j]
+		ph, known := placeholders[name]
+		if !known {
+			msg := fmt.Sprintf("address %q: unknown placeholder {%s}", s, name)
+			if g := suggest(name, sortedKeys(placeholders)); g != "" {
+				msg += fmt.Sprintf("; did you mean {%s}?", g)
+			} else {
+				msg += " (an osc-out address takes {number} and {channel}, and no patterns)"
+			}
+			c.errf(at, "%s", msg)
+			return
+		}
+		if ph == phNumber && (r.kinds == 0 || r.kinds&^numberedKinds != 0) {
+			c.errf(at, "address %q: {number} needs events with a number (note, control, program, poly-pressure), but the rule matches others", s)
+			return
+		}
+		addr, sample = append(addr, ph), append(sample, '0')
+		longest += phWidth[ph]
+		nph++
+		i += j
+	}
+	switch {
+	case !bytes.HasPrefix(sample, []byte("/")) || hasPatternChars(sample) || checkPattern(sample) != "":
+		c.errf(at, `address %q must be a plain OSC address: "/" and printable ASCII without spaces, "#" or pattern characters`, s)
+	case longest > controllers.MaxAddr && nph == 0:
+		c.errf(at, "address %q is longer than %d bytes", s, controllers.MaxAddr)
+	case longest > controllers.MaxAddr:
+		// Decided here, once, rather than dropping messages while playing:
+		// the placeholders' widths are bounded.
+		c.errf(at, "address %q can expand to %d bytes, more than the %d an OSC address may have", s, longest, controllers.MaxAddr)
+	default:
+		o.addr, o.tmpl = addr, nph > 0
+	}
+}
+
+// expandAddr writes the address template tmpl, filled from ev, into addr
+// and returns its length; ok is false if it does not fit (the compiler
+// rejects templates that could overflow, so only a hand-made template
+// can). It never allocates.
+func expandAddr(addr *[controllers.MaxAddr]byte, tmpl []byte, ev *controllers.Event) (n uint8, ok bool) {
+	i := 0
+	for _, b := range tmpl {
+		var w int
+		switch b {
+		case phNumber:
+			w = putDecimal(addr[i:], ev.Number&127)
+		case phChannel:
+			w = putDecimal(addr[i:], ev.Channel&15+1)
+		default:
+			if i < len(addr) {
+				addr[i], w = b, 1
+			}
+		}
+		if w == 0 {
+			return 0, false
+		}
+		i += w
+	}
+	return uint8(i), true
+}
+
+// putDecimal writes v in decimal at the start of dst and returns how many
+// bytes it wrote, or 0 if dst is too short.
+func putDecimal(dst []byte, v uint8) int {
+	var buf [3]byte
+	k := len(buf)
+	for {
+		k--
+		buf[k] = '0' + v%10
+		if v /= 10; v == 0 {
+			break
+		}
+	}
+	if len(dst) < len(buf)-k {
+		return 0
+	}
+	return copy(dst, buf[k:])
+}
+
 // rawPair reads [a, b] without reporting anything (shape reports).
 func rawPair(t table, key string) (a, b float64, ok bool) {
 	arr, isArr := t.m[key].([]any)
@@ -292,9 +400,16 @@ func (t *target) emitOut(ev *controllers.Event, in *input, outs *[]Output) {
 	}
 	o := appendOutput(outs, ev)
 	o.Kind, o.Dest, o.Host = OutOSC, s.dest, s.host
-	if s.eventAddr {
+	switch {
+	case s.eventAddr:
 		o.AddrLen = uint8(copy(o.Addr[:], ev.Addr[:min(int(ev.AddrLen), len(ev.Addr))]))
-	} else {
+	case s.tmpl:
+		var ok bool
+		if o.AddrLen, ok = expandAddr(&o.Addr, s.addr, ev); !ok {
+			*outs = (*outs)[:len(*outs)-1]
+			return
+		}
+	default:
 		o.AddrLen = uint8(copy(o.Addr[:], s.addr))
 	}
 	switch s.args {

@@ -306,3 +306,93 @@ func TestExampleBridgeMap(t *testing.T) {
 		}
 	}
 }
+
+// An osc-out address fills {number} (0-127) and {channel} (1-16, OSC
+// messages count as 1) from the event.
+func TestOutputAddressTemplate(t *testing.T) {
+	tests := []struct {
+		filter, address string
+		ev              *controllers.Event
+		want            string
+	}{
+		{`kind = "note"`, "/led/{number}", midiEv(controllers.NoteOn, 0, 36, 100), "/led/36"},
+		{`kind = "note"`, "/led/{number}", midiEv(controllers.NoteOff, 0, 0, 0), "/led/0"},
+		{`kind = "note"`, "/led/{number}", midiEv(controllers.NoteOn, 0, 127, 1), "/led/127"},
+		{`cc = [0, 127]`, "/ch{channel}/fader", midiEv(controllers.Control, 0, 7, 1), "/ch1/fader"},
+		{`cc = [0, 127]`, "/ch{channel}/fader", midiEv(controllers.Control, 9, 7, 1), "/ch10/fader"},
+		{`cc = [0, 127]`, "/ch{channel}/cc{number}", midiEv(controllers.Control, 15, 74, 1), "/ch16/cc74"},
+		{`program = [0, 127]`, "/{channel}/{number}/{number}", midiEv(controllers.Program, 2, 5, 0), "/3/5/5"},
+		{`kind = "poly-pressure"`, "/key{number}", midiEv(controllers.PolyPressure, 0, 61, 9), "/key61"},
+		{`kind = "bend"`, "/bend/{channel}", midiEv(controllers.PitchBend, 4, 0, 9000), "/bend/5"},
+		{`address = "/x"`, "/in/{channel}", oscEv("/x", 0.5), "/in/1"},
+		{`kind = "start"`, "/transport{channel}", midiEv(controllers.Start, 0, 0, 0), "/transport1"},
+		{`kind = "note"`, "/plain", midiEv(controllers.NoteOn, 3, 60, 1), "/plain"},
+	}
+	for _, tc := range tests {
+		src := fmt.Sprintf("[[rule]]\n%s\nto = { do = \"osc-out\", address = %q, args = \"none\" }\n", tc.filter, tc.address)
+		m := mustCompile(t, src)
+		_, outs := m.ApplyOut(tc.ev, "", nil, nil)
+		if len(outs) != 1 || outs[0].Address() != tc.want {
+			t.Errorf("%q with %s %d on channel %d: %s, want %s", tc.address, tc.ev.Kind, tc.ev.Number, tc.ev.Channel+1, fmtOuts(outs), tc.want)
+		}
+	}
+}
+
+// Address templates are checked when the map is read: unknown or unclosed
+// placeholders, {number} for events without one, and an expansion that
+// could outgrow an OSC address are errors at the address key.
+func TestOutputAddressTemplateErrors(t *testing.T) {
+	long := "/" + strings.Repeat("a", controllers.MaxAddr-4) // with {number}: 128 bytes at most
+	tests := []struct{ name, filter, address, want string }{
+		{"typo", `cc = 1`, "/led/{numbr}", `test.toml:3:24: address "/led/{numbr}": unknown placeholder {numbr}; did you mean {number}?`},
+		{"unknown", `cc = 1`, "/led/{velocity}",
+			`test.toml:3:24: address "/led/{velocity}": unknown placeholder {velocity} (an osc-out address takes {number} and {channel}, and no patterns)`},
+		{"a pattern", `cc = 1`, "/a/{x,y}",
+			`test.toml:3:24: address "/a/{x,y}": unknown placeholder {x,y} (an osc-out address takes {number} and {channel}, and no patterns)`},
+		{"unclosed", `cc = 1`, "/led/{number",
+			`test.toml:3:24: address "/led/{number" has a "{" without its "}"; an osc-out address takes the placeholders {number} and {channel}`},
+		{"stray brace", `cc = 1`, "/led/}{number}",
+			`test.toml:3:24: address "/led/}{number}" must be a plain OSC address: "/" and printable ASCII without spaces, "#" or pattern characters`},
+		{"a placeholder is no address", `cc = 1`, "{number}",
+			`test.toml:3:24: address "{number}" must be a plain OSC address: "/" and printable ASCII without spaces, "#" or pattern characters`},
+		{"number of a bend", `kind = "bend"`, "/b/{number}",
+			`test.toml:3:24: address "/b/{number}": {number} needs events with a number (note, control, program, poly-pressure), but the rule matches others`},
+		{"number of OSC", `address = "/x"`, "/b/{number}",
+			`test.toml:3:24: address "/b/{number}": {number} needs events with a number (note, control, program, poly-pressure), but the rule matches others`},
+		{"too long", `cc = 1`, long + "a{number}",
+			fmt.Sprintf(`test.toml:3:24: address %q can expand to 129 bytes, more than the 128 an OSC address may have`, long+"a{number}")},
+		{"too long without placeholders", `cc = 1`, long + "aaaaa",
+			fmt.Sprintf(`test.toml:3:24: address %q is longer than 128 bytes`, long+"aaaaa")},
+	}
+	for _, tc := range tests {
+		src := fmt.Sprintf("[[rule]]\n%s\nto = { do = \"osc-out\", address = %q }\n", tc.filter, tc.address)
+		_, err := Compile("test.toml", []byte(src))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got: %v\nwant: %s", tc.name, err, tc.want)
+		}
+	}
+	// The longest that fits compiles, and its widest expansion fills the
+	// address exactly.
+	m := mustCompile(t, fmt.Sprintf("[[rule]]\ncc = [0, 127]\nto = { do = \"osc-out\", address = %q }\n", long+"{number}"))
+	_, outs := m.ApplyOut(midiEv(controllers.Control, 0, 127, 1), "", nil, nil)
+	if len(outs) != 1 || outs[0].Address() != long+"127" || outs[0].AddrLen != controllers.MaxAddr {
+		t.Fatalf("the longest template: %d outputs, %q", len(outs), fmtOuts(outs))
+	}
+}
+
+// A template that does not fit (only a hand-made one can) sends nothing
+// rather than a cut address.
+func TestOutputAddressTemplateOverflow(t *testing.T) {
+	m := mustCompile(t, "[[rule]]\ncc = [0, 127]\nto = { do = \"osc-out\", address = \"/{number}\" }\n")
+	m.rules[0].targets[0].out.addr = append([]byte(strings.Repeat("a", controllers.MaxAddr-1)), phNumber)
+	for _, num := range []uint8{9, 10} {
+		var a [controllers.MaxAddr]byte
+		n, ok := expandAddr(&a, m.rules[0].targets[0].out.addr, midiEv(controllers.Control, 0, num, 1))
+		if fits := num < 10; ok != fits || ok && int(n) != controllers.MaxAddr {
+			t.Fatalf("number %d: %d bytes, ok %v", num, n, ok)
+		}
+	}
+	if _, outs := m.ApplyOut(midiEv(controllers.Control, 0, 100, 1), "", nil, nil); len(outs) != 0 {
+		t.Fatalf("an address that does not fit went out: %s", fmtOuts(outs))
+	}
+}

@@ -234,3 +234,103 @@ func TestSessionReleasesThePedalOfAChangedMap(t *testing.T) {
 		t.Fatalf("lifted pedal: %s", got)
 	}
 }
+
+// Maps that send notes to MIDI outputs, for the reload tests: ext.toml
+// plays channel-1 keys on an external synth (channel 3) and a fixed note 36
+// on every output, and passes the sustain pedal on; leds.toml lights the
+// channel-2 keys on a pad controller.
+const (
+	extMap = `
+[[rule]]
+kind = "note"
+channel = 1
+to = [
+  { do = "midi-out", port = "Synth", channel = 3 },
+  { do = "midi-out", type = "note", number = 36, velocity = 100 },
+]
+
+[[rule]]
+cc = 64
+to = { do = "midi-out", port = "Synth", channel = 3 }
+`
+	ledsMap = "[[rule]]\nkind = \"note\"\nchannel = 2\nto = { do = \"midi-out\", port = \"X-Touch\", type = \"note\", velocity = 127 }\n"
+)
+
+// A reload releases the notes (and lifts the sustain pedal) that a removed
+// or changed map left on MIDI outputs, on the port each went to, and only
+// those: notes already released and notes of unchanged maps are left
+// alone.
+func TestSessionReloadReleasesOutputNotes(t *testing.T) {
+	on := func(ch, key uint8) *controllers.Event { return midiEv(controllers.NoteOn, ch, key, 100) }
+	off := func(ch, key uint8) *controllers.Event { return midiEv(controllers.NoteOff, ch, key, 0) }
+	pedal := func(v int32) *controllers.Event { return midiEv(controllers.Control, 0, 64, v) }
+	ext, leds := compileAs(t, "ext.toml", extMap), compileAs(t, "leds.toml", ledsMap)
+	extEdited := compileAs(t, "ext.toml", extMap+"# edited\n")
+	ledsEdited := compileAs(t, "leds.toml", ledsMap+"# edited\n")
+	tests := []struct {
+		name   string
+		play   []*controllers.Event
+		reload *Set
+		want   string // sent by the reload
+		rest   string // still held after it: sent when every map goes
+	}{
+		{"a changed map: each note on the port it went to",
+			[]*controllers.Event{on(0, 60), on(0, 62), on(1, 70)}, NewSet(extEdited, leds),
+			"midi[synth] 82 3c 00; midi[synth] 82 3e 00; midi[] 80 24 00", "midi[x-touch] 81 46 00"},
+		{"a removed map", []*controllers.Event{on(0, 60), on(1, 70)}, NewSet(leds),
+			"midi[synth] 82 3c 00; midi[] 80 24 00", "midi[x-touch] 81 46 00"},
+		{"only the changed map", []*controllers.Event{on(0, 60), on(1, 70), on(1, 71)}, NewSet(ext, ledsEdited),
+			"midi[x-touch] 81 46 00; midi[x-touch] 81 47 00", "midi[synth] 82 3c 00; midi[] 80 24 00"},
+		{"released notes are not released again", []*controllers.Event{on(0, 60), off(0, 60)}, NewSet(extEdited, leds), "", ""},
+		{"a note-on at velocity 0 is a release",
+			[]*controllers.Event{on(0, 60), midiEv(controllers.NoteOn, 0, 60, 0)}, NewSet(extEdited, leds), "", ""},
+		{"a pedal left down is lifted", []*controllers.Event{pedal(127), on(0, 60), off(0, 60)}, NewSet(leds),
+			"midi[synth] b2 40 00", ""},
+		{"a pedal let up needs nothing", []*controllers.Event{pedal(127), pedal(0)}, NewSet(leds), "", ""},
+		{"a new Set of the same maps", []*controllers.Event{on(0, 60), on(1, 70)}, NewSet(ext, leds),
+			"", "midi[synth] 82 3c 00; midi[] 80 24 00; midi[x-touch] 81 46 00"},
+	}
+	for _, tc := range tests {
+		live := NewLive(NewSet(ext, leds))
+		s := NewSession(live, nil)
+		for _, ev := range tc.play {
+			if cmds, _ := s.ApplyOut(ev, nil, nil); len(cmds) != 0 {
+				t.Fatalf("%s: synth commands %s", tc.name, fmtCmds(cmds))
+			}
+		}
+		live.Store(tc.reload)
+		cmds, outs := s.SyncOut(nil, nil)
+		if got := fmtOuts(outs); got != tc.want || len(cmds) != 0 {
+			t.Errorf("%s:\n got: %s (commands %s)\nwant: %s", tc.name, got, fmtCmds(cmds), tc.want)
+		}
+		live.Store(nil)
+		if _, outs = s.SyncOut(nil, nil); fmtOuts(outs) != tc.rest {
+			t.Errorf("%s: then removing every map sent\n %s\nwant\n %s", tc.name, fmtOuts(outs), tc.rest)
+		}
+	}
+}
+
+// Sync and Apply have no Output slice: the output note-offs of the swap they
+// make wait for the next ApplyOut, which sends them before the event's own
+// outputs.
+func TestSessionSyncKeepsOutputReleasesForApplyOut(t *testing.T) {
+	ext, leds := compileAs(t, "ext.toml", extMap), compileAs(t, "leds.toml", ledsMap)
+	for _, adopt := range []string{"Sync", "Apply"} {
+		live := NewLive(NewSet(ext, leds))
+		s := NewSession(live, nil)
+		s.ApplyOut(midiEv(controllers.NoteOn, 0, 60, 100), nil, nil)
+		live.Store(NewSet(leds))
+		if adopt == "Sync" {
+			s.Sync(nil)
+		} else {
+			s.Apply(midiEv(controllers.NoteOn, 1, 70, 100), nil)
+		}
+		_, outs := s.ApplyOut(midiEv(controllers.NoteOn, 1, 71, 100), nil, nil)
+		if got, want := fmtOuts(outs), "midi[synth] 82 3c 00; midi[] 80 24 00; midi[x-touch] 91 47 7f"; got != want {
+			t.Errorf("after %s:\n got: %s\nwant: %s", adopt, got, want)
+		}
+		if _, outs = s.SyncOut(nil, nil); len(outs) != 0 {
+			t.Errorf("after %s: sent again: %s", adopt, fmtOuts(outs))
+		}
+	}
+}

@@ -35,7 +35,9 @@ type oscOut interface {
 // "all" skips the OSC client the event came from.
 //
 // It remembers the notes it started on each port and channel, so close can
-// end them: an external synth is not left droning when Chronus stops.
+// end them: an external synth is not left droning when Chronus stops. (When
+// a reload removes or changes a map, the mapping.Session sends that map's
+// note-offs through here, and track forgets the notes.)
 //
 // A forwarder belongs to the player's dispatch goroutine. Sending allocates
 // (OSC encoding, the port list now and then) and makes system calls; it is
@@ -198,4 +200,16 @@ func (p *player) route(ev *controllers.Event) {
 		p.fwd.send(outs)
 	}
 	p.fb.observe(ev, cmds)
+}
+
+// syncMaps adopts reloaded maps while no event comes: the note-offs of maps
+// that were removed or changed go to the synth and, for notes they started
+// on MIDI outputs, to those outputs. Dispatch goroutine.
+func (p *player) syncMaps() {
+	cmds, outs := p.sess.SyncOut(p.cmds[:0], p.outs[:0])
+	p.outs = outs[:0]
+	p.send(cmds, nil)
+	if p.fwd != nil {
+		p.fwd.send(outs)
+	}
 }

@@ -232,3 +232,82 @@ func TestForwarderRoutesAndReleases(t *testing.T) {
 		t.Errorf("close sent %d note-offs, want 5: %s", len(fm.sent), got)
 	}
 }
+
+// A pad plays note 60 on an external synth through a midi-out rule; the map
+// is edited while the pad is down so that its rule now sends note 61. The
+// reload must send the note-off of 60 to the port at once (the player's
+// idle sync), as it would for a synth note; the pad's release then ends 61,
+// which never sounded, and nothing is left for close. testdrv loops what the
+// port receives back into its input, which the test reads.
+func TestForwardReloadReleasesOutputNotes(t *testing.T) {
+	drv := testdrv.New("reloadrelease")
+	events := make(chan controllers.Event, 16)
+	c, err := midi.New(drv, midi.Config{Outputs: []string{"reloadrelease"}, EchoWindow: -1, Poll: time.Hour},
+		midi.HandlerFunc(func(ev *controllers.Event) { events <- *ev }), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pad := func(note int) *mapping.Map {
+		m, err := mapping.Compile("pad.toml", fmt.Appendf(nil,
+			"[[rule]]\naddress = \"/pad\"\nto = { do = \"midi-out\", port = \"RELOADRELEASE\", type = \"note\", number = %d }\n", note))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	live := mapping.NewLive(mapping.NewSet(pad(60)))
+	p := &player{live: live, sess: mapping.NewSession(live, nil), fwd: newForwarder(c, nil, zerolog.Nop()),
+		outs: make([]mapping.Output, 0, 16)}
+	received := func(what string, kind controllers.Kind, note uint8) {
+		t.Helper()
+		select {
+		case ev := <-events:
+			if ev.Kind != kind || ev.Number != note {
+				t.Fatalf("%s: the port received %s %d, want %s %d", what, ev.Kind, ev.Number, kind, note)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the port received nothing, want %s %d", what, kind, note)
+		}
+	}
+	down, up := oscEvent(1, "/pad", 1), oscEvent(1, "/pad", 0) // feedback_test.go
+	p.route(down)
+	received("pad down", controllers.NoteOn, 60)
+	live.Store(mapping.NewSet(pad(61)))
+	p.syncMaps()
+	received("reload", controllers.NoteOff, 60)
+	p.route(up)
+	received("pad up", controllers.NoteOff, 61)
+	p.fwd.close()
+	if st := c.Stats(); st.Sent != 3 {
+		t.Fatalf("sent %d messages, want note-on, the reload's note-off and the release (close has nothing to end)", st.Sent)
+	}
+	select {
+	case ev := <-events:
+		t.Fatalf("the port also received %s %d", ev.Kind, ev.Number)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// A MIDI pad lights the LED with its own number and channel on the OSC
+// clients (an osc-out address template), through the player's route.
+func TestForwardAddressTemplate(t *testing.T) {
+	m, err := mapping.Compile("leds.toml", []byte(
+		"[[rule]]\nkind = \"note\"\nto = { do = \"osc-out\", address = \"/ch{channel}/led/{number}\", args = \"int\", range = [0, 127] }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := mapping.NewLive(mapping.NewSet(m))
+	fo := &fakeOSC{}
+	p := &player{live: live, sess: mapping.NewSession(live, nil), fwd: newForwarder(nil, fo, zerolog.Nop()),
+		outs: make([]mapping.Output, 0, 16)}
+	for _, ev := range []controllers.Event{
+		{Kind: controllers.NoteOn, Channel: 1, Number: 36, Raw: 100, Norm: 100.0 / 127},
+		{Kind: controllers.NoteOff, Channel: 9, Number: 127},
+	} {
+		p.route(&ev)
+	}
+	if got := strings.Join(fo.take(), "|"); got != "all /ch2/led/36 100|all /ch10/led/127 0" {
+		t.Fatalf("OSC sent %s", got)
+	}
+}

@@ -130,7 +130,7 @@ func (p *player) dispatch(ctx context.Context) {
 		case ev := <-p.events:
 			p.handle(&ev)
 		case <-sync.C:
-			p.send(p.sess.Sync(p.cmds[:0]), nil)
+			p.syncMaps() // forward.go
 		}
 	}
 }
