@@ -7,7 +7,7 @@ const (
 	// engine stamps commands that far ahead), and 1 ms keeps a note from
 	// the wire to the card under 6 ms at 128 frames (BenchmarkOSCLatency).
 	limiterLookahead = 0.001 // seconds
-	limiterRelease   = 0.080  // seconds, release time constant
+	limiterRelease   = 0.080 // seconds, release time constant
 	// limiterMax is the longest look-ahead window (frames) at MaxSampleRate.
 	limiterMax = int(limiterLookahead*MaxSampleRate) + 2
 )
