@@ -22,6 +22,21 @@ import (
 // 1+amount·(source-1) for each of its "mul" routes, clamped to the
 // parameter's range. A filter's cutoff is modulated in octaves.
 //
+// Modules of the effect kinds (drive, delay; ModuleKind.Fx) are not part
+// of the voice: in the order they appear in Modules they form the patch's
+// effects chain, which processes the sum of the patch's voices (stereo,
+// after each voice's channel volume and pan) before it joins the mix.
+// They take no routes and count toward MaxModules (at most MaxFx of them,
+// MaxFxDelays delays). See graph_fx.go.
+//
+// OneShot and Choke are options of the whole patch, as in the
+// hand-written presets (Patch.OneShot, Patch.Choke): a one-shot voice
+// ignores note-off and the sustain pedal and ends when its envelopes have
+// decayed to 0 (so each must have sustain 0); a note of a patch in choke
+// group Choke (1..255; 0 none) silences, with a short fade, the graph
+// notes of its channel whose patches are in the same group (preset notes
+// are not in graph choke groups).
+//
 // Graph is a plain pointer-free value (ids and port names are NUL-padded
 // byte arrays), so it can be copied, compared with == and kept in a
 // snapshot.
@@ -32,7 +47,22 @@ type Graph struct {
 	NRoutes  uint8
 	Modules  [MaxModules]Module
 	Routes   [MaxRoutes]Route
+	OneShot  bool  // note-off is ignored; the voice ends when its envelopes reach 0
+	Choke    uint8 // choke group, 0 = none
 }
+
+// PatchOptions is the module name under which staging edits (PatchSet,
+// the wire's patch-set) set the patch options instead of a module
+// parameter: param "one_shot" (value 0 or 1) sets Graph.OneShot, "choke"
+// (an integer 0..255) Graph.Choke. It is not a valid module id, so it
+// names no module.
+const PatchOptions = "@patch"
+
+// Names of the patch options (see PatchOptions).
+const (
+	OptionOneShot = "one_shot"
+	OptionChoke   = "choke"
+)
 
 // Graph limits. The per-kind limits size the voice state (GraphVoice).
 const (
@@ -45,6 +75,8 @@ const (
 	MaxEnvs     = 4  // env modules
 	MaxLFOs     = 4  // lfo modules
 	MaxAmps     = 4  // amp modules
+	MaxFx       = 4  // effect modules (drive, delay): the patch's effects chain
+	MaxFxDelays = 1  // delay modules (each takes one of the synth's FxDelayUnits)
 	maxRouteAmt = 1000
 )
 
@@ -128,6 +160,8 @@ const (
 	KindAmp                      // amplifier, gain ramped per control period (audio)
 	KindMix                      // mixer of up to four inputs (audio)
 	KindInput                    // a voice input: key, velocity, gate, bend, mod wheel, pressure (control)
+	KindDrive                    // effect: saturation of the patch's summed voices (see graph_fx.go)
+	KindDelay                    // effect: feedback delay of the patch's summed voices (see graph_fx.go)
 	numKinds
 )
 
@@ -140,6 +174,8 @@ const (
 	FilterTypeParam, FilterCutoff, FilterQ                = 0, 1, 2
 	AmpGain                                               = 0
 	InputSource                                           = 0
+	DriveAmount, DriveTone, DriveMix, DriveLevel          = 0, 1, 2, 3
+	DelayTime, DelayFeedback, DelayMix, DelayTone         = 0, 1, 2, 3
 )
 
 // Values of an input module's source parameter.
@@ -172,6 +208,7 @@ type kindInfo struct {
 	inputs []string
 	req    uint8 // bit i: input i must be connected
 	audio  bool  // audio output (else control)
+	fx     bool  // an effect of the patch's chain, not a voice module
 }
 
 var kindInfos = [numKinds]kindInfo{
@@ -217,6 +254,18 @@ var kindInfos = [numKinds]kindInfo{
 	KindInput: {name: "input", params: []ParamInfo{
 		{Name: "source", Enum: []string{"key", "velocity", "velocity2", "gate", "bend", "mod", "pressure"}, Max: numInputSources - 1},
 	}},
+	KindDrive: {name: "drive", fx: true, params: []ParamInfo{
+		{Name: "amount", Default: 2, Min: 1, Max: 100, Unit: "linear gain into the clipper"},
+		{Name: "tone", Default: fxToneOpen, Min: 200, Max: fxToneOpen, Unit: "Hz, low-pass after the clipper (20000: none)"},
+		{Name: "mix", Default: 1, Max: 1, Unit: "wet share"},
+		{Name: "level", Default: 1, Max: 2, Unit: "linear output gain"},
+	}},
+	KindDelay: {name: "delay", fx: true, params: []ParamInfo{
+		{Name: "time", Default: 0.25, Min: 0.001, Max: MaxFxDelaySeconds, Unit: "s (rounded to a sample)"},
+		{Name: "feedback", Default: 0.35, Max: 0.95, Unit: "gain of each echo's repeat"},
+		{Name: "mix", Default: 0.25, Max: 1, Unit: "wet share"},
+		{Name: "tone", Default: fxToneOpen, Min: 200, Max: fxToneOpen, Unit: "Hz, low-pass in the feedback path (20000: none)"},
+	}},
 }
 
 // String returns the kind's name ("osc", "filter", ...).
@@ -239,6 +288,11 @@ func ParseModuleKind(s string) (ModuleKind, bool) {
 
 // Valid reports whether k is a module kind (not KindNone).
 func (k ModuleKind) Valid() bool { return k > KindNone && k < numKinds }
+
+// Fx reports whether the kind is an effect (drive, delay): a stage of the
+// patch's effects chain rather than a module of its voices. Any thread;
+// never allocates.
+func (k ModuleKind) Fx() bool { return k < numKinds && kindInfos[k].fx }
 
 // AudioOut reports whether the kind outputs audio (else a control value).
 func (k ModuleKind) AudioOut() bool { return k < numKinds && kindInfos[k].audio }

@@ -38,7 +38,17 @@ type GraphProgram struct {
 	ampOps [MaxAmps]uint8    // the amplifiers among them
 	ops    [MaxModules]progOp
 	mods   [MaxRoutes]progMod
+	nfx    uint8 // effects chain stages (fx modules that can change the sound)
+	fx     [MaxFx]progFx
+	choke  uint8 // Graph.Choke
+	once   bool  // Graph.OneShot
 	err    GraphError
+}
+
+// progFx is one stage of a GraphProgram's effects chain.
+type progFx struct {
+	kind ModuleKind
+	p    [4]float64 // the kind's parameter values
 }
 
 // progOp is one module of a GraphProgram.
@@ -107,6 +117,9 @@ const (
 	ErrMissingInput                  // a required audio input left unconnected
 	ErrCycle                         // the routes form a cycle
 	ErrUnused                        // a module whose output reaches no output
+	ErrFxRoute                       // a route from or to an effect (drive, delay)
+	ErrFxOut                         // the output module is an effect
+	ErrOneShot                       // a one-shot graph whose envelopes do not all decay to 0
 )
 
 // GraphError is a Compile error. It is plain data (Compile does not
@@ -156,7 +169,11 @@ func (e *GraphError) Error() string {
 		msg = "module " + id + ": " + port + " = " + val + " is out of range " +
 			strconv.FormatFloat(e.Min, 'g', -1, 64) + ".." + strconv.FormatFloat(e.Max, 'g', -1, 64)
 	case ErrKindLimit:
-		msg = "module " + id + ": more than " + strconv.Itoa(e.Limit) + " modules of its kind"
+		what := " modules"
+		if e.Limit == 1 {
+			what = " module"
+		}
+		msg = "module " + id + ": more than " + strconv.Itoa(e.Limit) + what + " of its kind"
 	case ErrNoOut:
 		msg = "no output module (out)"
 	case ErrUnknownOut:
@@ -191,6 +208,16 @@ func (e *GraphError) Error() string {
 		msg += padString(e.Cycle[0][:])
 	case ErrUnused:
 		msg = "module " + id + ": its output reaches no output"
+	case ErrFxRoute:
+		msg = route + "effect " + strconv.Quote(padString(e.From[:])) + " takes no routes (effects process the patch's summed voices)"
+	case ErrFxOut:
+		msg = "output " + id + " is an effect, not a voice module"
+	case ErrOneShot:
+		if e.Module < 0 {
+			msg = "one_shot: the graph has no envelope to end its notes"
+		} else {
+			msg = "one_shot: envelope " + id + " sustains at " + val + " (a one-shot note ends when every envelope has decayed to 0: sustain = 0)"
+		}
 	default:
 		msg = "error " + strconv.Itoa(int(e.Code))
 	}
@@ -305,6 +332,11 @@ func Compile(g *Graph, p *GraphProgram) error {
 		count[m.Kind]++
 		lim, have := 0, 0
 		switch m.Kind {
+		case KindDrive, KindDelay:
+			lim, have = MaxFx, count[KindDrive]+count[KindDelay]
+			if m.Kind == KindDelay && count[KindDelay] > MaxFxDelays {
+				lim, have = MaxFxDelays, count[KindDelay]
+			}
 		case KindOsc, KindNoise:
 			lim, have = MaxOscs, count[KindOsc]+count[KindNoise]
 		case KindFilter:
@@ -330,6 +362,11 @@ func Compile(g *Graph, p *GraphProgram) error {
 	out := g.moduleIndex(&g.Out)
 	if out < 0 || out >= n {
 		e := p.fail(ErrUnknownOut, -1, -1)
+		p.err.ID = g.Out
+		return e
+	}
+	if g.Modules[out].Kind.Fx() {
+		e := p.fail(ErrFxOut, out, -1)
 		p.err.ID = g.Out
 		return e
 	}
@@ -365,6 +402,15 @@ func Compile(g *Graph, p *GraphProgram) error {
 			return routeErr(ErrUnknownTo, -1)
 		}
 		fk, tk := g.Modules[from].Kind, g.Modules[to].Kind
+		if fk.Fx() || tk.Fx() {
+			fxm := to
+			if fk.Fx() {
+				fxm = from
+			}
+			e := routeErr(ErrFxRoute, fxm)
+			p.err.From = g.Modules[fxm].ID
+			return e
+		}
 		idx, isIn := portIndex(tk, &rt.Port)
 		if idx < 0 {
 			return routeErr(ErrUnknownPort, to)
@@ -428,11 +474,18 @@ func Compile(g *Graph, p *GraphProgram) error {
 		}
 	}
 
-	// Topological order (Kahn; ties go to the lower index, so the order
-	// is deterministic).
+	// Topological order of the voice modules (Kahn; ties go to the lower
+	// index, so the order is deterministic). Effects are no part of it.
 	var order [MaxModules]uint8
-	var done uint16
-	for k := 0; k < n; k++ {
+	var done, fxm uint16
+	for i := 0; i < n; i++ {
+		if g.Modules[i].Kind.Fx() {
+			fxm |= 1 << uint(i)
+		}
+	}
+	done = fxm
+	nv := n - bits.OnesCount16(fxm)
+	for k := 0; k < nv; k++ {
 		pick := -1
 		for i := 0; i < n; i++ {
 			if done&(1<<uint(i)) == 0 && pred[i]&^done == 0 {
@@ -447,9 +500,9 @@ func Compile(g *Graph, p *GraphProgram) error {
 		done |= 1 << uint(pick)
 	}
 
-	// Every module must reach the output.
-	reach := uint16(1) << uint(out)
-	for k := n - 1; k >= 0; k-- {
+	// Every voice module must reach the output.
+	reach := uint16(1)<<uint(out) | fxm
+	for k := nv - 1; k >= 0; k-- {
 		if i := order[k]; reach&(1<<uint(i)) != 0 {
 			reach |= pred[i]
 		}
@@ -481,7 +534,7 @@ func Compile(g *Graph, p *GraphProgram) error {
 	}
 	copy(left[:], consumers[:])
 	var slots [numKinds]uint8
-	for k := 0; k < n; k++ {
+	for k := 0; k < nv; k++ {
 		i := int(order[k])
 		m := &g.Modules[i]
 		op := &p.ops[k]
@@ -641,12 +694,51 @@ func Compile(g *Graph, p *GraphProgram) error {
 			}
 		}
 	}
-	p.nops = uint8(n)
+	p.nops = uint8(nv)
 	p.nenv, p.namp = slots[KindEnv], slots[KindAmp]
+	p.compileFx(g)
+	if g.OneShot {
+		if p.nenv == 0 {
+			return p.fail(ErrOneShot, -1, -1)
+		}
+		for i := 0; i < n; i++ {
+			if m := &g.Modules[i]; m.Kind == KindEnv && m.Value(EnvSustain) != 0 {
+				e := p.fail(ErrOneShot, i, -1)
+				p.err.ID, p.err.Value = m.ID, m.Value(EnvSustain)
+				setName(&p.err.Port, "sustain")
+				return e
+			}
+		}
+	}
+	p.once, p.choke = g.OneShot, g.Choke
 	p.out = bufOf[out]
 	copy(p.name[:], g.Name[:])
 	p.valid = true
 	return nil
+}
+
+// compileFx lists the effects chain: the fx modules in graph order,
+// leaving out those that cannot change the sound (a delay with mix 0, a
+// drive with mix 0 and level 1), so that such a chain is bypass-exact:
+// the patch's voices join the mix exactly as without effects.
+func (p *GraphProgram) compileFx(g *Graph) {
+	for i := 0; i < int(g.NModules); i++ {
+		m := &g.Modules[i]
+		if !m.Kind.Fx() {
+			continue
+		}
+		st := progFx{kind: m.Kind}
+		for j := range st.p {
+			st.p[j] = m.Value(j)
+		}
+		switch {
+		case m.Kind == KindDelay && st.p[DelayMix] == 0,
+			m.Kind == KindDrive && st.p[DriveMix] == 0 && st.p[DriveLevel] == 1:
+			continue
+		}
+		p.fx[p.nfx] = st
+		p.nfx++
+	}
 }
 
 // consumerOf returns the first module that takes module s's audio, or -1.

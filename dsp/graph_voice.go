@@ -34,6 +34,7 @@ type GraphVoice struct {
 	gate    bool // key held
 	fresh   bool // first control point pending: jump instead of gliding
 	fromCur bool // an event cut the period: amplifier ramps start at the running gain
+	once    bool // one-shot: it ends when its envelopes have decayed to 0, gate or not
 	key     uint8
 	vel     float64
 	tick    int32 // frames left of the running control period
@@ -128,7 +129,7 @@ func (r *GraphRenderer) NoteOn(p *GraphProgram, v *GraphVoice, key uint8, vel fl
 	}
 	v.fromCur = !v.fresh
 	v.dirty = true
-	v.on, v.gate = true, true
+	v.on, v.gate, v.once = true, true, p.once
 	v.key, v.vel = key&127, clampF(vel, 0, 1)
 	v.tick = 0 // a new control period starts now
 }
@@ -147,18 +148,20 @@ func (r *GraphRenderer) NoteOff(p *GraphProgram, v *GraphVoice) {
 	v.tick = 0
 }
 
-// Done reports whether v is silent for good: never started, or released
+// Done reports whether v is silent for good: never started, released
 // with every envelope finished (a graph without envelopes ends at its
-// note-off). It reflects the envelopes as of the last control point.
+// note-off), or, for a one-shot graph, with every envelope at rest at 0
+// (decayed to its sustain of 0), released or not. It reflects the
+// envelopes as of the last control point.
 func (v *GraphVoice) Done() bool {
 	if !v.on {
 		return true
 	}
-	if v.gate {
+	if v.gate && !v.once {
 		return false
 	}
 	for s := range v.env {
-		if v.env[s].stage != stIdle {
+		if e := &v.env[s]; e.stage != stIdle && !(v.once && e.left == 0 && e.level == 0) {
 			return false
 		}
 	}

@@ -16,8 +16,9 @@ import (
 // compiled programs, more than the slots: a slot names an instance, a
 // graph voice names the instance it plays, and a commit compiles into an
 // instance that nothing names. An instance is free when no slot, no
-// sounding voice and no pending commit names it (computed by a scan when
-// needed, so no reference count can drift).
+// sounding voice and no pending commit names it and its effects chain
+// (graph_fx.go) has stopped (computed by a scan when needed, so no
+// reference count can drift).
 //
 // A commit compiles when the synth reads it (CommitPatch), in command
 // order, so staging edits read after it cannot change what it commits;
@@ -53,7 +54,9 @@ const (
 	PatchAbort PatchEdit = iota + 1
 	// PatchCreate adds module id = module of kind name param.
 	PatchCreate
-	// PatchSet sets parameter param of module to value (a choice by index).
+	// PatchSet sets parameter param of module to value (a choice by index);
+	// with module PatchOptions, patch option param (OptionOneShot,
+	// OptionChoke).
 	PatchSet
 	// PatchConnect adds a route from module to port key (ModuleKind.PortName
 	// numbering) of module param, amount value, RouteOp voice.
@@ -117,12 +120,23 @@ type graphState struct {
 	voices   [MaxGraphVoices + fadeSlots]graphVoice
 	r        GraphRenderer
 	buf      [MaxBlock]float32
+
+	// Effects chains (graph_fx.go).
+	fxLive  uint64 // instances whose chain runs
+	fxSkips uint64 // GraphFxStats.DelayBypassed
+	fx      [graphInstances]fxChain
+	fxOwner [FxDelayUnits]uint8               // instance+1 holding each delay line, 0: free
+	fxNext  [FxDelayUnits]uint8               // instance+1 a line passes to when its owner stops
+	fxList  [MaxGraphVoices + fadeSlots]uint8 // this block's voices of running chains
+	fxBus   [2][MaxBlock]float32              // a chain's input and output
+	fxTmp   [MaxBlock]float32                 // a drive's scratch
+	fxLines [FxDelayUnits]fxDelayLine         // the delay lines
 }
 
 // StagePatch applies one staging edit to the staged graph at once (nothing
 // sounds until a commit). An edit that does not fit (unknown module or
-// kind, a duplicate id, a full graph, an unknown port or parameter, a
-// non-finite value) is ignored and counted in Stats.PatchInvalid; it
+// kind, a duplicate id, a full graph, an unknown port, parameter or
+// option, a non-finite value, an option value out of its set) is ignored and counted in Stats.PatchInvalid; it
 // returns whether the edit applied. Values are checked by the commit's
 // Compile. module and param may point into a reused buffer: the synth
 // copies what it keeps. Render thread; never allocates.
@@ -141,7 +155,7 @@ func (s *Synth) stagePatch(op PatchEdit, module, param string, key uint8, value 
 		return true
 	}
 	id, ok := id16(module)
-	if !ok || !validID(&id) {
+	if !ok || !validID(&id) && !(op == PatchSet && module == PatchOptions) {
 		return false
 	}
 	switch op {
@@ -153,6 +167,9 @@ func (s *Synth) stagePatch(op PatchEdit, module, param string, key uint8, value 
 		g.Modules[g.NModules] = Module{ID: id, Kind: k}
 		g.NModules++
 	case PatchSet:
+		if module == PatchOptions {
+			return stageOption(g, param, value)
+		}
 		i := g.moduleIndex(&id)
 		if i < 0 || !finite64(value) {
 			return false
@@ -199,6 +216,19 @@ func (s *Synth) stagePatch(op PatchEdit, module, param string, key uint8, value 
 		}
 		g.Routes[g.NRoutes] = Route{From: id, To: to, Port: pn, Amount: value, Op: RouteOp(voice)}
 		g.NRoutes++
+	default:
+		return false
+	}
+	return true
+}
+
+// stageOption sets a patch option (see PatchOptions).
+func stageOption(g *Graph, name string, v float64) bool {
+	switch {
+	case name == OptionOneShot && (v == 0 || v == 1):
+		g.OneShot = v == 1
+	case name == OptionChoke && v >= 0 && v <= 255 && v == math.Trunc(v):
+		g.Choke = uint8(v)
 	default:
 		return false
 	}
@@ -298,10 +328,10 @@ func (s *Synth) initGraphs() {
 }
 
 // usedInstances returns the instances a slot, a sounding voice or a
-// pending commit names.
+// pending commit names, or whose effects chain still runs (a tail).
 func (s *Synth) usedInstances() uint64 {
 	gs := &s.g
-	used := gs.reserved
+	used := gs.reserved | gs.fxLive
 	for _, sl := range gs.slots {
 		if sl != 0 {
 			used |= 1 << uint(sl-1)
@@ -340,8 +370,9 @@ func (s *Synth) applyCommit(ev *Event) {
 }
 
 // unpark moves the parked program into a free instance and returns it;
-// with none free it fades out the voices of the retired instance whose
-// latest note is oldest, requeues ev for when they are gone and returns -1.
+// with none free it fades out the voices and the effects tail of the
+// retired instance whose latest note is oldest, requeues ev for when they
+// are gone and returns -1.
 func (s *Synth) unpark(ev *Event) int {
 	gs := &s.g
 	if inst := s.freeInstance(); inst >= 0 {
@@ -362,6 +393,10 @@ func (s *Synth) unpark(ev *Event) int {
 			latest[v.inst] = max(latest[v.inst], v.serial)
 		}
 	}
+	for set := gs.fxLive; set != 0; set &= set - 1 {
+		i := bits.TrailingZeros64(set)
+		latest[i] = max(latest[i], gs.fx[i].serial)
+	}
 	victim := -1
 	for i := 0; i < graphInstances; i++ {
 		if named&(1<<uint(i)) == 0 && latest[i] != 0 && (victim < 0 || latest[i] < latest[victim]) {
@@ -374,6 +409,7 @@ func (s *Synth) unpark(ev *Event) int {
 				v.startFade(s.fadeLen)
 			}
 		}
+		s.fxFade(victim)
 	}
 	e := *ev
 	e.Frame = s.frame + uint64(s.lat) + uint64(s.fadeLen) + 1
@@ -399,6 +435,13 @@ func (s *Synth) graphFor(ch uint8) int {
 // graphNoteOn starts (or retriggers) a note of instance inst.
 func (s *Synth) graphNoteOn(ch, key uint8, vel float64, inst int) {
 	gs := &s.g
+	if c := gs.progs[inst].choke; c != 0 {
+		for i := 0; i < gs.ngv+fadeSlots; i++ {
+			if v := &gs.voices[i]; v.ch == ch && gs.progs[v.inst].choke == c && !v.done() {
+				v.startFade(s.fadeLen)
+			}
+		}
+	}
 	// The same key still sounding on the preset (the channel switched)
 	// is released: the key now plays the graph.
 	for i := 0; i < s.nv; i++ {
@@ -436,6 +479,9 @@ func (s *Synth) graphNoteOn(ch, key uint8, vel float64, inst int) {
 	v.serial = s.serial
 	gs.r.NoteOn(&gs.progs[inst], &v.v, key, vel, s.serial)
 	gs.active[idx/64] |= 1 << uint(idx%64)
+	if gs.progs[inst].nfx > 0 {
+		s.fxNoteOn(inst, ch)
+	}
 }
 
 // releaseGraphKey releases graph voices holding key on ch (a preset note
@@ -450,11 +496,14 @@ func (s *Synth) releaseGraphKey(ch, key uint8) {
 }
 
 // graphRelease releases a graph voice's envelopes; a graph without
-// envelopes fades out instead of stopping dead.
+// envelopes fades out instead of stopping dead; a one-shot plays on.
 func (s *Synth) graphRelease(v *graphVoice) {
 	p := &s.g.progs[v.inst]
-	s.g.r.NoteOff(p, &v.v)
 	v.held, v.sustained = false, false
+	if p.once {
+		return
+	}
+	s.g.r.NoteOff(p, &v.v)
 	if p.nenv == 0 {
 		v.startFade(s.fadeLen)
 	}
@@ -508,7 +557,7 @@ func (s *Synth) graphNoteOff(ch, key uint8, sus bool) {
 		if v.ch != ch || v.key != key || !v.held || v.done() {
 			continue
 		}
-		if sus {
+		if sus && !s.g.progs[v.inst].once {
 			v.held, v.sustained = false, true
 		} else {
 			s.graphRelease(v)
@@ -542,6 +591,7 @@ func (s *Synth) graphAllSoundOff(ch uint8) {
 			v.startFade(s.fadeLen)
 		}
 	}
+	s.fxSoundOff(ch)
 }
 
 // activeGraphVoices counts the sounding voices of the graph pool.
@@ -555,13 +605,20 @@ func (s *Synth) activeGraphVoices() int {
 	return n
 }
 
-// renderGraphVoices adds every graph voice to l and r.
+// renderGraphVoices adds every graph voice to l and r: directly, or
+// through its instance's effects chain while that runs.
 func (s *Synth) renderGraphVoices(l, r []float32) {
 	gs := &s.g
+	nfx := 0
 	for w := range gs.active {
 		for set := gs.active[w]; set != 0; set &= set - 1 {
 			i := w*64 + bits.TrailingZeros64(set)
 			v := &gs.voices[i]
+			if gs.fxLive&(1<<v.inst) != 0 {
+				gs.fxList[nfx] = uint8(i)
+				nfx++
+				continue
+			}
 			s.runGraphVoice(v, l, r)
 			if v.done() {
 				*v = graphVoice{}
@@ -569,19 +626,27 @@ func (s *Synth) renderGraphVoices(l, r []float32) {
 			}
 		}
 	}
+	for set := gs.fxLive; set != 0; set &= set - 1 {
+		s.renderFx(bits.TrailingZeros64(set), nfx, l, r)
+	}
 }
 
 // runGraphVoice renders one graph voice and adds it to l and r. A
-// released voice ends at a control point of its own (where its last
+// released (or one-shot) voice ends at a control point of its own (where its last
 // envelope ends), and a filter after its amplifier may still ring there:
 // it renders up to that frame, so that it ends there whatever the blocks
 // are (one call, not one per period: the renderer's output does not
-// depend on how its calls split the frames).
-func (s *Synth) runGraphVoice(v *graphVoice, l, r []float32) {
+// depend on how its calls split the frames); a fading voice likewise ends
+// where its fade does. It returns that frame, or len(l) when the voice
+// sounds on.
+func (s *Synth) runGraphVoice(v *graphVoice, l, r []float32) int {
 	n := len(l)
 	for off := 0; off < n; {
 		m := n - off
-		if !v.v.gate {
+		if v.fading {
+			m = min(m, max(int(v.fade), 1))
+		}
+		if !v.v.gate || v.v.once {
 			p := &s.g.progs[v.inst]
 			t := v.v.endsIn(p)
 			if t <= 0 { // no envelope runs (a fading voice): period by period
@@ -594,9 +659,10 @@ func (s *Synth) runGraphVoice(v *graphVoice, l, r []float32) {
 		s.mixGraphVoice(v, l[off:off+m], r[off:off+m])
 		off += m
 		if v.done() {
-			return
+			return off
 		}
 	}
+	return n
 }
 
 // mixGraphVoice renders one graph voice and adds it to l and r with the

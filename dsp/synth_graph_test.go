@@ -34,7 +34,7 @@ func TestPortNumbering(t *testing.T) {
 }
 
 // synStage stages g through StagePatch, as the wire's patch ops would
-// (abort, creates, sets, connects), and checks the staged copy.
+// (abort, creates, sets, options, connects), and checks the staged copy.
 func synStage(t testing.TB, s *Synth, g *Graph) {
 	t.Helper()
 	ok := s.StagePatch(PatchAbort, "", "", 0, 0, 0)
@@ -49,6 +49,12 @@ func synStage(t testing.TB, s *Synth, g *Graph) {
 				ok = ok && s.StagePatch(PatchSet, m.IDString(), m.Kind.Param(p).Name, 0, m.Param[p], 0)
 			}
 		}
+	}
+	if g.OneShot {
+		ok = ok && s.StagePatch(PatchSet, PatchOptions, OptionOneShot, 0, 1, 0)
+	}
+	if g.Choke != 0 {
+		ok = ok && s.StagePatch(PatchSet, PatchOptions, OptionChoke, 0, float64(g.Choke), 0)
 	}
 	for r := 0; r < int(g.NRoutes); r++ {
 		rt := &g.Routes[r]

@@ -16,6 +16,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("[[module]]\nid=\"o\"\nkind=\"osc\"\nwave=\"sine\"\n[[route]]\nfrom=\"o\"\nto=\"o.semi\"\n"))
 	f.Add([]byte("module = [{id = \"o\", kind = \"osc\"}, {id = \"a\", kind = \"amp\"}]\nroute = [{from = \"o\", to = \"a.in\", amount = 1e308}]\npatch.out = \"a\"\n"))
 	f.Add([]byte("[patch]\nname = \"\\u0000\"\nout = \"\"\n"))
+	f.Add([]byte("patch = {out = \"a\", one_shot = true, choke = 9}\nmodule = [{id = \"n\", kind = \"noise\"}, {id = \"e\", kind = \"env\", sustain = 0}, {id = \"a\", kind = \"amp\"}]\nroute = [{from = \"n\", to = \"a.in\"}, {from = \"e\", to = \"a.gain\"}]\n"))
+	f.Add([]byte("fx = [{kind = \"delay\", time = 0.5}, {id = \"d\", kind = \"drive\", tone = 900}]\nmodule = [{id = \"o\", kind = \"osc\"}]\npatch.out = \"o\"\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		g, err := Parse("fuzz.toml", src)
 		if err != nil {

@@ -5,6 +5,10 @@
 //	name = "sub6"          # optional; default: the file name without .toml
 //	out = "amp1"           # the module whose output is the voice
 //	program = 80           # optional: the MIDI program (0..127) that selects it
+//	one_shot = true        # optional: note-off is ignored; a note ends when its envelopes
+//	                       # have decayed to 0 (each needs sustain = 0)
+//	choke = 1              # optional: choke group 1..255 (0: none); a note silences the
+//	                       # channel's notes of patches in the same group
 //
 //	[[module]]
 //	id = "osc1"            # a letter, then letters, digits, _ or -; 1..16 bytes
@@ -17,6 +21,18 @@
 //	to = "amp1.gain"       # module.port: an audio input (in, in1..in4) or a parameter
 //	amount = 0.35          # optional, default 1
 //	op = "mul"             # optional, "add" (default) or "mul"; parameters only
+//
+//	[[fx]]                 # the effects chain, in file order (at most 4, one delay)
+//	id = "echo"            # optional; default: the kind (ids share the modules' namespace)
+//	kind = "delay"         # drive or delay
+//	time = 0.3             # the kind's parameters; any left out take their defaults
+//	feedback = 0.4
+//
+// Effects process the sum of the patch's voices before it joins the mix:
+// drive (amount 1..100, tone 200..20000 Hz, mix 0..1, level 0..2) and
+// delay (time 0.001..1 s, feedback 0..0.95, mix 0..1, tone 200..20000 Hz);
+// a tone of 20000 (the default) leaves its low-pass out. They take no
+// routes. See dsp/graph_fx.go for what they compute.
 //
 // The parameters of each kind, their defaults and ranges are those of
 // dsp.ModuleKind.Param. Parse checks the whole graph (it compiles it), so
@@ -71,8 +87,9 @@ func (e *Error) Error() string {
 
 // parser holds the document being read.
 type parser struct {
-	file string
-	idx  tomlpos.Index
+	file  string
+	idx   tomlpos.Index
+	nmods int // [[module]] tables; the [[fx]] modules follow them in the graph
 }
 
 func (ps *parser) errAt(path, msg string) *Error {
@@ -117,8 +134,8 @@ func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 	}
 	ps := &parser{file: name, idx: tomlpos.Build(src)}
 	for _, k := range ps.sortedKeys("", doc) {
-		if k != "patch" && k != "module" && k != "route" {
-			return g, ps.errAt(k, "unknown table "+strconv.Quote(k)+" (want patch, module or route)")
+		if k != "patch" && k != "module" && k != "route" && k != "fx" {
+			return g, ps.errAt(k, "unknown table "+strconv.Quote(k)+" (want patch, module, route or fx)")
 		}
 	}
 
@@ -131,18 +148,33 @@ func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 			return g, ps.errAt("patch", "patch must be a table")
 		}
 		for _, k := range ps.sortedKeys("patch", t) {
-			if k == "program" {
+			switch k {
+			case "program":
 				n, ok := t[k].(int64)
 				if !ok || n < 0 || n > 127 {
 					return g, ps.errAt("patch.program", "patch.program must be a MIDI program number 0..127")
 				}
 				*program = int(n)
 				continue
+			case dsp.OptionOneShot:
+				b, ok := t[k].(bool)
+				if !ok {
+					return g, ps.errAt("patch."+k, "patch.one_shot must be true or false")
+				}
+				g.OneShot = b
+				continue
+			case dsp.OptionChoke:
+				n, ok := t[k].(int64)
+				if !ok || n < 0 || n > 255 {
+					return g, ps.errAt("patch."+k, "patch.choke must be a choke group 0..255 (0: none)")
+				}
+				g.Choke = uint8(n)
+				continue
 			}
 			s, ok := t[k].(string)
 			switch {
 			case k != "name" && k != "out":
-				return g, ps.errAt("patch."+k, "unknown key "+strconv.Quote(k)+" in [patch] (want name, out or program)")
+				return g, ps.errAt("patch."+k, "unknown key "+strconv.Quote(k)+" in [patch] (want name, out, program, one_shot or choke)")
 			case !ok:
 				return g, ps.errAt("patch."+k, "patch."+k+" must be a string")
 			case k == "name":
@@ -167,6 +199,24 @@ func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 	}
 	for i, m := range mods {
 		if err := ps.module(&g, i, m); err != nil {
+			return g, err
+		}
+	}
+	ps.nmods = len(mods)
+
+	// [[fx]]
+	fxs, err := ps.tables(doc, "fx")
+	if err != nil {
+		return g, err
+	}
+	switch {
+	case len(fxs) > dsp.MaxFx:
+		return g, ps.errAt("fx."+strconv.Itoa(dsp.MaxFx), "more than "+strconv.Itoa(dsp.MaxFx)+" effects")
+	case len(mods)+len(fxs) > dsp.MaxModules:
+		return g, ps.errAt("fx."+strconv.Itoa(dsp.MaxModules-len(mods)), "more than "+strconv.Itoa(dsp.MaxModules)+" modules and effects")
+	}
+	for i, t := range fxs {
+		if err := ps.fx(&g, i, t); err != nil {
 			return g, err
 		}
 	}
@@ -252,10 +302,43 @@ func (ps *parser) module(g *dsp.Graph, i int, t map[string]any) error {
 	if !ok {
 		return ps.errAt(at+".kind", "module "+id+": unknown kind "+strconv.Quote(kind)+" (want osc, noise, env, lfo, filter, amp, mix or input)")
 	}
+	if k.Fx() {
+		return ps.errAt(at+".kind", "module "+id+": "+kind+" is an effect: declare it in [[fx]]")
+	}
 	if err := g.AddModule(id, k); err != nil {
 		return ps.errAt(at+".id", strings.TrimPrefix(err.Error(), "dsp: "))
 	}
-	m := &g.Modules[g.NModules-1]
+	return ps.params(&g.Modules[g.NModules-1], at, "module "+id, id, kind, t)
+}
+
+// fx reads [[fx]] table i into an effect module appended to g.
+func (ps *parser) fx(g *dsp.Graph, i int, t map[string]any) error {
+	at := "fx." + strconv.Itoa(i)
+	kind, ok := t["kind"].(string)
+	if !ok {
+		return ps.errAt(at+".kind", "fx "+strconv.Itoa(i)+" needs kind = \"drive\" (or delay)")
+	}
+	k, ok := dsp.ParseModuleKind(kind)
+	if !ok || !k.Fx() {
+		return ps.errAt(at+".kind", "fx "+strconv.Itoa(i)+": unknown kind "+strconv.Quote(kind)+" (want drive or delay)")
+	}
+	id, idKey := kind, at+".kind"
+	if v, ok := t["id"]; ok {
+		if id, ok = v.(string); !ok {
+			return ps.errAt(at+".id", "fx "+strconv.Itoa(i)+": id must be a string")
+		}
+		idKey = at + ".id"
+	}
+	if err := g.AddModule(id, k); err != nil {
+		return ps.errAt(idKey, "fx "+strconv.Itoa(i)+": "+strings.TrimPrefix(err.Error(), "dsp: "))
+	}
+	return ps.params(&g.Modules[g.NModules-1], at, "fx "+id, id, kind, t)
+}
+
+// params sets m's parameters from table t (at its key path at; what
+// names the table in errors), every key but id and kind.
+func (ps *parser) params(m *dsp.Module, at, what, id, kind string, t map[string]any) error {
+	k := m.Kind
 	for _, key := range ps.sortedKeys(at, t) {
 		if key == "id" || key == "kind" {
 			continue
@@ -263,7 +346,7 @@ func (ps *parser) module(g *dsp.Graph, i int, t map[string]any) error {
 		kp := at + "." + key
 		j := k.ParamIndex(key)
 		if j < 0 {
-			return ps.errAt(kp, "module "+id+": "+kind+" has no parameter "+strconv.Quote(key)+" (want "+paramNames(k)+")")
+			return ps.errAt(kp, what+": "+kind+" has no parameter "+strconv.Quote(key)+" (want "+paramNames(k)+")")
 		}
 		info := k.Param(j)
 		var x float64
@@ -352,15 +435,19 @@ func (ps *parser) route(g *dsp.Graph, i int, t map[string]any) error {
 	if to == "" {
 		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+" needs to = \"module.port\"")
 	}
-	if g.ModuleIndex(from) < 0 {
+	if fi := g.ModuleIndex(from); fi < 0 {
 		return ps.errAt(at+".from", "route "+strconv.Itoa(i)+": unknown module "+strconv.Quote(from))
+	} else if g.Modules[fi].Kind.Fx() {
+		return ps.errAt(at+".from", "route "+strconv.Itoa(i)+": "+strconv.Quote(from)+" is an effect and takes no routes")
 	}
 	mod, port, ok := strings.Cut(to, ".")
 	if !ok {
 		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": to = "+strconv.Quote(to)+" is not module.port")
 	}
-	if g.ModuleIndex(mod) < 0 {
+	if ti := g.ModuleIndex(mod); ti < 0 {
 		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": unknown module "+strconv.Quote(mod))
+	} else if g.Modules[ti].Kind.Fx() {
+		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": "+strconv.Quote(mod)+" is an effect and takes no routes")
 	}
 	if len(port) > 16 {
 		return ps.errAt(at+".to", "route "+strconv.Itoa(i)+": unknown port "+strconv.Quote(port))
@@ -396,21 +483,32 @@ func (ps *parser) graphError(err error) error {
 		default:
 			key += ".to"
 		}
-	case ge.Code == dsp.ErrNoOut || ge.Code == dsp.ErrUnknownOut || ge.Code == dsp.ErrOutNotAudio:
+	case ge.Code == dsp.ErrNoOut || ge.Code == dsp.ErrUnknownOut || ge.Code == dsp.ErrOutNotAudio || ge.Code == dsp.ErrFxOut:
 		key = "patch.out"
+	case ge.Code == dsp.ErrOneShot:
+		key = "patch.one_shot"
 	case ge.Module >= 0:
-		key = "module." + strconv.Itoa(int(ge.Module)) + ".id"
+		at := "module." + strconv.Itoa(int(ge.Module))
+		if i := int(ge.Module) - ps.nmods; i >= 0 {
+			at = "fx." + strconv.Itoa(i)
+		}
+		key = at + ".id"
+		if _, ok := ps.idx[key]; !ok {
+			key = at + ".kind" // an [[fx]] named after its kind
+		}
 		if ge.Code == dsp.ErrParamRange {
-			key = "module." + strconv.Itoa(int(ge.Module)) + "." + strings.TrimRight(string(ge.Port[:]), "\x00")
+			key = at + "." + strings.TrimRight(string(ge.Port[:]), "\x00")
 		}
 	}
 	return ps.errAt(key, msg)
 }
 
-// Encode writes g as a patch file: [patch], then every module with the
-// parameters it sets, then every route. Parse(Encode(g)) gives g back for
-// any graph that Parse could have produced (unset parameters zero,
-// nothing past NModules and NRoutes). Not for the audio thread.
+// Encode writes g as a patch file: [patch], then every voice module with
+// the parameters it sets, every route, and every effect ([[fx]], in chain
+// order). Parse(Encode(g)) gives g back for any graph that Parse could
+// have produced (unset parameters zero, nothing past NModules and
+// NRoutes, the effects after the voice modules). Not for the audio
+// thread.
 func Encode(g *dsp.Graph) []byte { return EncodePatch(&Patch{Graph: *g, Program: NoProgram}) }
 
 // EncodePatch is Encode with the program line when p names one (0..127);
@@ -423,9 +521,34 @@ func EncodePatch(p *Patch) []byte {
 	if p.Program >= 0 && p.Program <= 127 {
 		b.WriteString("program = " + strconv.Itoa(p.Program) + "\n")
 	}
+	if g.OneShot {
+		b.WriteString("one_shot = true\n")
+	}
+	if g.Choke != 0 {
+		b.WriteString("choke = " + strconv.Itoa(int(g.Choke)) + "\n")
+	}
+	writeModules(&b, g, "module", false)
+	for i := 0; i < int(g.NRoutes) && i < dsp.MaxRoutes; i++ {
+		r := &g.Routes[i]
+		b.WriteString("\n[[route]]\nfrom = " + quote(pad(r.From[:])) + "\nto = " + quote(pad(r.To[:])+"."+pad(r.Port[:])) +
+			"\namount = " + formatFloat(r.Amount) + "\n")
+		if r.Op != dsp.RouteAdd {
+			b.WriteString("op = " + quote(r.Op.String()) + "\n")
+		}
+	}
+	writeModules(&b, g, "fx", true)
+	return []byte(b.String())
+}
+
+// writeModules writes g's voice modules (fx false) or effects (fx true),
+// in graph order, as [[table]] tables with the parameters they set.
+func writeModules(b *strings.Builder, g *dsp.Graph, table string, fx bool) {
 	for i := 0; i < int(g.NModules) && i < dsp.MaxModules; i++ {
 		m := &g.Modules[i]
-		b.WriteString("\n[[module]]\nid = " + quote(m.IDString()) + "\nkind = " + quote(m.Kind.String()) + "\n")
+		if m.Kind.Fx() != fx {
+			continue
+		}
+		b.WriteString("\n[[" + table + "]]\nid = " + quote(m.IDString()) + "\nkind = " + quote(m.Kind.String()) + "\n")
 		for j := 0; j < m.Kind.NumParams(); j++ {
 			if m.Set&(1<<uint(j)) == 0 {
 				continue
@@ -441,15 +564,6 @@ func EncodePatch(p *Patch) []byte {
 			b.WriteByte('\n')
 		}
 	}
-	for i := 0; i < int(g.NRoutes) && i < dsp.MaxRoutes; i++ {
-		r := &g.Routes[i]
-		b.WriteString("\n[[route]]\nfrom = " + quote(pad(r.From[:])) + "\nto = " + quote(pad(r.To[:])+"."+pad(r.Port[:])) +
-			"\namount = " + formatFloat(r.Amount) + "\n")
-		if r.Op != dsp.RouteAdd {
-			b.WriteString("op = " + quote(r.Op.String()) + "\n")
-		}
-	}
-	return []byte(b.String())
 }
 
 func pad(b []byte) string {

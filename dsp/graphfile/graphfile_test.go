@@ -177,3 +177,239 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFxRoundTrip: a patch with an effects chain (an [[fx]] named after
+// its kind, awkward numbers) parses into fx modules after the voice
+// modules, in file order, and comes back from Encode unchanged.
+func TestFxRoundTrip(t *testing.T) {
+	const src = `[patch]
+out = "amp"
+
+[[module]]
+id = "osc"
+kind = "osc"
+
+[[module]]
+id = "amp"
+kind = "amp"
+
+[[fx]]
+kind = "delay"
+time = 0.30000000000000004
+feedback = 0.5
+tone = 2500
+
+[[route]]
+from = "osc"
+to = "amp.in"
+
+[[fx]]
+id = "crunch"
+kind = "drive"
+amount = 7
+mix = 0.25
+`
+	g, err := Parse("fx.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.NModules != 4 || g.Modules[2].IDString() != "delay" || g.Modules[3].IDString() != "crunch" ||
+		g.Modules[2].Kind != dsp.KindDelay || g.Modules[3].Kind != dsp.KindDrive {
+		t.Fatalf("modules %+v", g.Modules[:g.NModules])
+	}
+	d := &g.Modules[2]
+	if x := 0.1; d.Value(dsp.DelayTime) != x+0.2 || d.Value(dsp.DelayFeedback) != 0.5 || d.Value(dsp.DelayTone) != 2500 ||
+		d.Value(dsp.DelayMix) != dsp.KindDelay.Param(dsp.DelayMix).Default || d.Set&(1<<dsp.DelayMix) != 0 {
+		t.Fatalf("delay %+v", *d)
+	}
+	enc := Encode(&g)
+	back, err := Parse("fx.toml", enc)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, enc)
+	}
+	if back != g {
+		t.Errorf("round trip changed the graph:\n%s", enc)
+	}
+	if !strings.Contains(string(enc), "[[fx]]\nid = \"delay\"\nkind = \"delay\"\ntime = 0.30000000000000004\n") {
+		t.Errorf("encoding:\n%s", enc)
+	}
+}
+
+// TestFxParseErrors: mistakes in [[fx]] tables, and effects where they do
+// not belong, are reported at their file, line and column.
+func TestFxParseErrors(t *testing.T) {
+	const head = "[patch]\nout = \"amp\"\n\n[[module]]\nid = \"osc\"\nkind = \"osc\"\n\n[[module]]\nid = \"amp\"\nkind = \"amp\"\n\n[[route]]\nfrom = \"osc\"\nto = \"amp.in\"\n"
+	// Lines 16.. hold what each case adds.
+	cases := []struct {
+		name, add, want string
+	}{
+		{"ok", "\n[[fx]]\nkind = \"drive\"\n\n[[fx]]\nid = \"echo\"\nkind = \"delay\"\ntime = 1\n", ""},
+		{"no kind", "\n[[fx]]\nid = \"echo\"\n", "p.toml:16:3: fx 0 needs kind"},
+		{"unknown kind", "\n[[fx]]\nkind = \"reverb\"\n", "p.toml:17:1: fx 0: unknown kind \"reverb\" (want drive or delay)"},
+		{"voice kind", "\n[[fx]]\nkind = \"filter\"\n", "p.toml:17:1: fx 0: unknown kind \"filter\""},
+		{"fx as module", "\n[[module]]\nid = \"d\"\nkind = \"delay\"\n", "p.toml:18:1: module d: delay is an effect: declare it in [[fx]]"},
+		{"unknown param", "\n[[fx]]\nkind = \"delay\"\ndecay = 3\n", "p.toml:18:1: fx delay: delay has no parameter \"decay\" (want time, feedback, mix, tone)"},
+		{"out of range", "\n[[fx]]\nid = \"echo\"\nkind = \"delay\"\n  time = 2\n", "p.toml:19:3: echo.time = 2 is out of range 0.001..1"},
+		{"feedback", "\n[[fx]]\nkind = \"delay\"\nfeedback = 1\n", "p.toml:18:1: delay.feedback = 1 is out of range 0..0.95"},
+		{"drive amount", "\n[[fx]]\nkind = \"drive\"\namount = 0\n", "p.toml:18:1: drive.amount = 0 is out of range 1..100"},
+		{"tone", "\n[[fx]]\nkind = \"drive\"\ntone = 50\n", "p.toml:18:1: drive.tone = 50 is out of range 200..20000"},
+		{"not a number", "\n[[fx]]\nkind = \"drive\"\nmix = \"wet\"\n", "p.toml:18:1: drive.mix must be a number"},
+		{"id type", "\n[[fx]]\nid = 3\nkind = \"drive\"\n", "p.toml:17:1: fx 0: id must be a string"},
+		{"duplicate id", "\n[[fx]]\nid = \"osc\"\nkind = \"drive\"\n", "p.toml:17:1: fx 0: module osc exists already"},
+		{"duplicate kind", "\n[[fx]]\nkind = \"drive\"\n\n[[fx]]\nkind = \"drive\"\n", "p.toml:20:1: fx 1: module drive exists already"},
+		{"two delays", "\n[[fx]]\nkind = \"delay\"\n\n[[fx]]\nid = \"d2\"\nkind = \"delay\"\n", "p.toml:20:1: module \"d2\": more than 1 module of its kind"},
+		{"two delays by kind", "\n[[fx]]\nid = \"d1\"\nkind = \"delay\"\n\n[[fx]]\nkind = \"delay\"\nid = \"d2\"\n", "p.toml:22:1: module \"d2\": more than 1 module of its kind"},
+		{"too many", strings.Repeat("\n[[fx]]\nkind = \"drive\"\n", 5), "p.toml:28:3: more than 4 effects"},
+		{"route to fx", "\n[[fx]]\nkind = \"drive\"\n\n[[route]]\nfrom = \"osc\"\nto = \"drive.amount\"\n", "p.toml:21:1: route 1: \"drive\" is an effect and takes no routes"},
+		{"route from fx", "\n[[fx]]\nkind = \"drive\"\n\n[[route]]\nfrom = \"drive\"\nto = \"amp.gain\"\n", "p.toml:20:1: route 1: \"drive\" is an effect and takes no routes"},
+		{"fx is a table array", "fx = 3\n", "p.toml:1:1: fx must be an array of tables"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := head + c.add
+			if strings.HasPrefix(c.add, "fx") { // a top-level key
+				src = c.add + head
+			}
+			_, err := Parse("p.toml", []byte(src))
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("parsed; want %q", c.want)
+			}
+			if !strings.HasPrefix(err.Error(), c.want) {
+				t.Errorf("error %q\nwant  %q", err.Error(), c.want)
+			}
+		})
+	}
+	src := strings.Replace(head, "out = \"amp\"", "out = \"drive\"", 1) + "\n[[fx]]\nkind = \"drive\"\n"
+	if _, err := Parse("p.toml", []byte(src)); err == nil || !strings.HasPrefix(err.Error(), "p.toml:2:1: output \"drive\" is an effect") {
+		t.Errorf("fx as output: %v", err)
+	}
+}
+
+// TestPatchOptions: one_shot and choke in [patch] parse into the graph,
+// encode and come back; mistakes are reported where they are.
+func TestPatchOptions(t *testing.T) {
+	const body = "\n[[module]]\nid = \"osc\"\nkind = \"osc\"\n\n[[module]]\nid = \"env\"\nkind = \"env\"\nsustain = 0\n\n" +
+		"[[module]]\nid = \"amp\"\nkind = \"amp\"\n\n[[route]]\nfrom = \"osc\"\nto = \"amp.in\"\n\n[[route]]\nfrom = \"env\"\nto = \"amp.gain\"\n"
+	g, err := Parse("o.toml", []byte("[patch]\nout = \"amp\"\none_shot = true\nchoke = 3\n"+body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.OneShot || g.Choke != 3 {
+		t.Fatalf("options %v %d", g.OneShot, g.Choke)
+	}
+	enc := Encode(&g)
+	if back, err := Parse("o.toml", enc); err != nil || back != g {
+		t.Fatalf("round trip: %v\n%s", err, enc)
+	}
+	if g, err := Parse("o.toml", []byte("[patch]\nout = \"amp\"\none_shot = false\nchoke = 0\n"+body)); err != nil || g.OneShot || g.Choke != 0 ||
+		strings.Contains(string(Encode(&g)), "one_shot") || strings.Contains(string(Encode(&g)), "choke") {
+		t.Fatalf("options off: %v", err)
+	}
+	for _, c := range []struct{ patch, body, want string }{
+		{"one_shot = 1", body, "o.toml:3:1: patch.one_shot must be true or false"},
+		{"choke = 256", body, "o.toml:3:1: patch.choke must be a choke group 0..255"},
+		{"choke = \"hats\"", body, "o.toml:3:1: patch.choke must be a choke group"},
+		{"one_shot = true", strings.Replace(body, "sustain = 0", "sustain = 0.5", 1),
+			"o.toml:3:1: one_shot: envelope \"env\" sustains at 0.5"},
+	} {
+		_, err := Parse("o.toml", []byte("[patch]\nout = \"amp\"\n"+c.patch+"\n"+c.body))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v\nwant %s", c.patch, err, c.want)
+		}
+	}
+}
+
+// stageGraph stages g in s as the wire's patch ops would and commits it
+// into slot 0 for channel 0 at frame 0.
+func stageGraph(t *testing.T, s *dsp.Synth, g *dsp.Graph) {
+	t.Helper()
+	ok := s.StagePatch(dsp.PatchAbort, "", "", 0, 0, 0)
+	for i := 0; i < int(g.NModules); i++ {
+		m := &g.Modules[i]
+		ok = ok && s.StagePatch(dsp.PatchCreate, m.IDString(), m.Kind.String(), 0, 0, 0)
+		for j := 0; j < m.Kind.NumParams(); j++ {
+			if m.Set&(1<<uint(j)) != 0 {
+				ok = ok && s.StagePatch(dsp.PatchSet, m.IDString(), m.Kind.Param(j).Name, 0, m.Param[j], 0)
+			}
+		}
+	}
+	for i := 0; i < int(g.NRoutes); i++ {
+		r := &g.Routes[i]
+		to := g.ModuleIndex(pad(r.To[:]))
+		port := g.Modules[to].Kind.PortIndex(pad(r.Port[:]))
+		ok = ok && s.StagePatch(dsp.PatchConnect, pad(r.From[:]), pad(r.To[:]), uint8(port), r.Amount, uint16(r.Op))
+	}
+	if !ok || !s.CommitPatch(0, g.OutString(), 0, 0) {
+		t.Fatal("staging or commit refused")
+	}
+}
+
+// TestShippedPluckEchoes: the shipped pluck plays through its effects
+// chain in a synth: after the note has ended its echo rings on, and that
+// tail correlates best (lags d/2..3d/2) with the dry pluck 0.375 s (its
+// delay time, d frames) before it.
+func TestShippedPluckEchoes(t *testing.T) {
+	const rate, n, d = 48000, 36000, 18000 // d = 0.375 s
+	g, err := Parse("pluck.toml", shippedPatches(t)["patches/pluck.toml"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry := g
+	for dry.ModuleIndex("echo") >= 0 || dry.ModuleIndex("warmth") >= 0 {
+		_ = dry.RemoveModule("echo")
+		_ = dry.RemoveModule("warmth")
+	}
+	play := func(g *dsp.Graph) ([]float32, *dsp.Synth) {
+		s, err := dsp.New(dsp.Config{SampleRate: rate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []dsp.Param{dsp.ParamReverbMix, dsp.ParamDelayMix, dsp.ParamMasterDrive} {
+			s.Schedule(dsp.Event{Kind: dsp.SetParam, Param: p, Value: 0})
+		}
+		stageGraph(t, s, g)
+		s.Schedule(dsp.Event{Kind: dsp.NoteOn, Key: 57, Value: 0.9})
+		s.Schedule(dsp.Event{Frame: 2400, Kind: dsp.NoteOff, Key: 57})
+		l, r := make([]float32, n), make([]float32, n)
+		s.Render(l[:16000], r[:16000])
+		if st := s.GraphFxStats(); g == &dry && st.Chains != 0 || g != &dry && (st.Chains != 1 || st.DelayLines != 1) {
+			t.Fatalf("%+v", st)
+		}
+		s.Render(l[16000:], r[16000:])
+		return l, s
+	}
+	x, _ := play(&dry)
+	y, _ := play(&g)
+	last := 0
+	for i, v := range x {
+		if v != 0 {
+			last = i
+		}
+	}
+	tail := 0.0
+	for _, v := range y[last+1:] {
+		tail = max(tail, float64(v))
+	}
+	if last > d || tail < 0.01 {
+		t.Fatalf("the dry note ends at %d; after it the output peaks at %g", last, tail)
+	}
+	best, bestLag := 0.0, 0
+	for lag := d / 2; lag < d*3/2; lag++ {
+		c := 0.0
+		for i := max(last+1, lag); i < n; i++ {
+			c += float64(y[i]) * float64(x[i-lag])
+		}
+		if c > best {
+			best, bestLag = c, lag
+		}
+	}
+	if bestLag != d {
+		t.Fatalf("the output correlates best with the dry note %d frames after it, want %d", bestLag, d)
+	}
+}
