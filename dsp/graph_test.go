@@ -333,6 +333,9 @@ func TestGraphPointerFree(t *testing.T) {
 	for _, v := range []any{Graph{}, GraphProgram{}, GraphVoice{}, GraphRenderer{}} {
 		walk(reflect.TypeOf(v), reflect.TypeOf(v).Name())
 	}
+	// The synth's graph state: slots, instances, voices, effects chains
+	// and delay lines.
+	walk(reflect.TypeFor[graphState](), "graphState")
 	t.Logf("sizeof Graph %d, GraphProgram %d, GraphVoice %d, GraphRenderer %d, hand voice %d bytes",
 		unsafe.Sizeof(Graph{}), unsafe.Sizeof(GraphProgram{}), unsafe.Sizeof(GraphVoice{}), unsafe.Sizeof(GraphRenderer{}), unsafe.Sizeof(voice{}))
 }
