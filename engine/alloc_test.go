@@ -192,3 +192,17 @@ func TestTapEnableFrom(t *testing.T) {
 		t.Fatalf("read %d frames starting at %v, want 6 starting at 18", n, dst[0])
 	}
 }
+
+// A patient device asks Ready before the first Render: the roles the
+// supervisor posted must count already, or the device waits its whole
+// patience and then reports an underflow at every start.
+func TestReadyBeforeFirstRender(t *testing.T) {
+	f := newFakeWorkers(t)
+	for i, r := range f.regs {
+		r.u64(offAllowed).Store(4)
+		f.fill(i)
+	}
+	if !f.e.Ready(128) {
+		t.Fatal("Ready is false before the first callback although the workers rendered the first blocks")
+	}
+}

@@ -350,6 +350,9 @@ func (e *Engine) PlayPosition() (frames uint64, monoNs int64) {
 // healthy workers into a failover. Audio thread only (it reads the
 // callback's own state); it never allocates, locks or blocks.
 func (e *Engine) Ready(n int) bool {
+	// Roles first: before the first callback none is applied yet, and a
+	// patient device would wait its whole patience for nothing.
+	e.control()
 	bf := uint64(e.cfg.BlockFrames)
 	need := (e.rt.play + uint64(n) + bf - 1) / bf
 	if a := e.rt.active; a >= 0 {
