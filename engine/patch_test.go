@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -148,6 +150,17 @@ func TestPatchRespawnMidBurst(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	// The reads above must happen before the supervisor unmaps the
+	// victim's region, for the race detector too: a command that the
+	// audio thread forwards before the kill orders them before its
+	// acknowledgement of the victim's detach, which the supervisor waits
+	// for before unmapping. It resets the controllers of a channel
+	// nothing plays: inaudible (compare checks).
+	seq = h.e.pubSeq.Load()
+	h.send(proto.Command{Op: proto.OpResetControllers, Channel: 15})
+	for h.e.pubSeq.Load() <= seq {
+		time.Sleep(time.Millisecond)
+	}
 	victim := h.standbyPID()
 	kill(h, victim, syscall.SIGKILL)
 	h.waitRedundant(victim)
@@ -170,4 +183,196 @@ func equalSamples(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// ticketed returns g's commands for slot and channel with a fresh commit
+// ticket, the commit at frame (0: as soon as possible).
+func ticketed(t testing.TB, g *dsp.Graph, slot, channel uint8, frame uint64) []proto.Command {
+	t.Helper()
+	b, err := GraphCommands(g, slot, channel, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := &b[len(b)-1]
+	last.Voice = NewCommitTicket()
+	if frame > 0 {
+		last.Frame, last.Flags = frame, proto.FlagAbsolute
+	}
+	return b
+}
+
+func (h *harness) send(cs ...proto.Command) {
+	h.t.Helper()
+	for _, c := range cs {
+		if err := h.e.Send(c); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// TestPatchCommitRefusedAcrossFailover: a player commits 48 versions of a
+// graph and holds a note on each, so every program instance is in use; a
+// 49th commit parks (taken: it waits for the oldest version to fade), and
+// a 50th is refused. ConfirmCommit says so, with the reason, although the
+// active worker is SIGKILLed right after the commit was sent: the other
+// worker applied the same commands and its outcome is the outcome.
+func TestPatchCommitRefusedAcrossFailover(t *testing.T) {
+	h := startHarness(t, Config{}, 128, 3)
+	h.waitRedundant(0)
+	g := oscGraph(t, 0)
+	for k := 0; k < 48; k++ {
+		b := ticketed(t, &g, 0, 0, 0)
+		h.send(b...)
+		// Sent after the commit: it plays the version just committed.
+		h.send(proto.Command{Op: proto.OpNoteOn, Key: uint8(30 + k), Value: 0.3})
+		if err := h.e.ConfirmCommit(b, 10*time.Second); err != nil {
+			t.Fatalf("commit %d: %v", k, err)
+		}
+	}
+	played, _ := h.e.PlayPosition()
+	parked := ticketed(t, &g, 0, 0, played+testRate/2) // stays parked until then
+	refused := ticketed(t, &g, 0, 0, 0)
+	h.send(parked...)
+	h.send(refused...)
+	kill(h, h.activePID(), syscall.SIGKILL)
+	if err := h.e.ConfirmCommit(parked, 10*time.Second); err != nil {
+		t.Fatalf("the 49th commit: %v, want it taken (parked)", err)
+	}
+	err := h.e.ConfirmCommit(refused, 10*time.Second)
+	var ce *CommitError
+	if !errors.As(err, &ce) || ce.Reason != CommitNoInstance || ce.Slot != 0 || ce.Channel != 0 {
+		t.Fatalf("the 50th commit: %v, want refused for want of a program instance", err)
+	}
+	if !strings.Contains(err.Error(), "every program instance is in use") {
+		t.Fatalf("message %q", err)
+	}
+	if st := h.e.Stats(); st.Failovers == 0 || st.Mismatches != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestPatchCommitAtFrame: a commit at an absolute frame switches the
+// channel exactly there: a note one frame before plays the preset, a note
+// at the commit's frame plays the graph, and the engine's output is the
+// reference's sample for sample (a commit one frame earlier or later
+// would sound different).
+func TestPatchCommitAtFrame(t *testing.T) {
+	const at = 4800 + testRate/2
+	g := oscGraph(t, 1000)
+	script := func(commit uint64) []proto.Command {
+		b, err := GraphCommands(&g, 2, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			b[i].Frame, b[i].Flags = commit, proto.FlagAbsolute
+		}
+		// The commit comes first among commands of its frame, as in a
+		// bundle that holds it and a note.
+		cs := append(b,
+			proto.Command{Op: proto.OpNoteOn, Key: 60, Value: 0.8, Frame: at - 1, Flags: proto.FlagAbsolute},
+			proto.Command{Op: proto.OpNoteOn, Key: 64, Value: 0.8, Frame: at, Flags: proto.FlagAbsolute},
+			proto.Command{Op: proto.OpNoteOff, Key: 60, Frame: at + testRate/4, Flags: proto.FlagAbsolute},
+			proto.Command{Op: proto.OpNoteOff, Key: 64, Frame: at + testRate/4, Flags: proto.FlagAbsolute})
+		sortStable(cs)
+		return cs
+	}
+	frames := at + testRate/2
+	cs := script(at)
+	want := patchReference(t, cs, frames, 64)
+	for _, d := range []int{-1, 1} {
+		if equalSamples(patchReference(t, script(uint64(at+d)), frames, 64), want) {
+			t.Fatalf("a commit at %+d frames sounds the same: the test cannot tell", d)
+		}
+	}
+	h := startHarness(t, Config{}, 128, 2)
+	h.feed(cs, nil)
+	compare(t, h.waitFrames(frames), want)
+	if st := h.e.Stats(); st.LateCommands != 0 || st.Underruns != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestPatchGraphsSurviveColdRestart: graphs committed into two slots, a
+// channel sent back to its preset and a program bound to a slot; then
+// both playing workers are SIGKILLed, so two fresh ones start from
+// scratch. They start with the graphs, the selections and the binding:
+// notes played after the restart are, sample for sample, those of a fresh
+// synth given the patch commands first, and not those of one without.
+func TestPatchGraphsSurviveColdRestart(t *testing.T) {
+	h := startHarness(t, Config{}, 128, 6)
+	h.waitRedundant(0)
+	pluck := shippedGraphs(t)["patches/pluck.toml"]
+	sine := oscGraph(t, 1000)
+	b1 := ticketed(t, &pluck, 0, 0, 0)
+	h.send(b1...)
+	if err := h.e.ConfirmCommit(b1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	keep := []proto.Command{
+		{Op: proto.OpPatchSelect, Channel: 0, Value: 1}, // channel 0 back to its preset
+		{Op: proto.OpPatchProgram, Key: 5, Value: 1},    // program 5 plays slot 0
+	}
+	h.send(keep...)
+	h.e.KeepPatch(keep...)
+	b2 := ticketed(t, &sine, 2, 1, 0)
+	h.send(b2...)
+	if err := h.e.ConfirmCommit(b2, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	a, b := h.activePID(), h.standbyPID()
+	kill(h, a, syscall.SIGKILL)
+	kill(h, b, syscall.SIGKILL)
+	deadline := time.Now().Add(30 * time.Second)
+	for h.e.Stats().ColdStarts == 0 || h.e.pubStandby.Load() < 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no cold restart: %+v", h.e.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w := h.e.slots[h.e.pubActive.Load()].Load()
+	base := w.reg.u64(offStartBlock).Load() * 64
+	if w.reg.u64(offMode).Load() == modeRestore {
+		base = w.reg.u64(offSnapBase).Load()
+	}
+	played, _ := h.e.PlayPosition()
+	at := played + testRate/2
+	var notes []proto.Command
+	add := func(frame uint64, c proto.Command) {
+		c.Frame, c.Flags = frame, proto.FlagAbsolute
+		notes = append(notes, c)
+	}
+	add(at, proto.Command{Op: proto.OpNoteOn, Channel: 1, Key: 60, Value: 0.7})     // slot 2: the sine
+	add(at+100, proto.Command{Op: proto.OpNoteOn, Channel: 0, Key: 64, Value: 0.7}) // the preset
+	add(at+200, proto.Command{Op: proto.OpProgram, Channel: 2, Key: 5})             // slot 0 through the binding
+	add(at+300, proto.Command{Op: proto.OpNoteOn, Channel: 2, Key: 67, Value: 0.7}) // the pluck
+	for ch, key := range []uint8{64, 60, 67} {
+		add(at+testRate/3, proto.Command{Op: proto.OpNoteOff, Channel: uint8(ch), Key: key})
+	}
+	h.feed(notes, nil)
+	frames := int(at) + testRate
+	got := h.waitFrames(frames)
+	rel := func(patch []proto.Command) []float32 {
+		var cs []proto.Command
+		for _, c := range patch {
+			c.Frame, c.Flags = 0, proto.FlagAbsolute
+			cs = append(cs, c)
+		}
+		for _, c := range notes {
+			c.Frame -= base
+			cs = append(cs, c)
+		}
+		return patchReference(t, cs, frames-int(base), 64)
+	}
+	var patch []proto.Command
+	patch = append(append(append(patch, b1...), keep...), b2...)
+	want := rel(patch)
+	if equalSamples(rel(nil)[2*(int(at-base)):], want[2*(int(at-base)):]) {
+		t.Fatal("the patches change nothing in the reference")
+	}
+	from := int(at) - 1000 // the fresh workers have played for a while
+	compare(t, got[2*from:2*frames], want[2*(from-int(base)):])
+	if st := h.e.Stats(); st.ColdStarts != 1 || st.Mismatches != 0 {
+		t.Fatalf("stats %+v", st)
+	}
 }

@@ -3,6 +3,10 @@ package engine
 import (
 	"errors"
 	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/engine/proto"
@@ -15,11 +19,15 @@ import (
 // index), one patch-connect per route (Key = the destination port number,
 // see dsp.ModuleKind.PortIndex; Voice = the dsp.RouteOp), then
 // patch-commit with g.Out as the output. That is 2 + modules + set
-// parameters + routes commands, at most 2+16+128+32 = 178.
+// parameters + routes commands, then a patch-set on module
+// dsp.PatchOptions for each patch option that is on (one_shot, choke), at
+// most 2+16+128+32+2 = 180.
 //
-// The commands carry Frame 0 (as soon as possible) and no flags or
-// sequence numbers: the caller sends them in order, unchanged, so that a
-// worker that joins later replays the same sequence. It fails when a name
+// The commands carry Frame 0 (as soon as possible) and no flags, sequence
+// numbers or commit ticket: the caller sends them in order, unchanged, so
+// that a worker that joins later replays the same sequence. To learn
+// whether the synth took the commit, set the last command's Voice to a
+// NewCommitTicket before sending and call Engine.ConfirmCommit. It fails when a name
 // does not fit a command field or a route names a module or port the
 // graph does not have; it does not compile g (call dsp.Compile first to
 // report why a graph would be refused; the workers refuse an invalid graph
@@ -85,6 +93,19 @@ func GraphCommands(g *dsp.Graph, slot, channel uint8, dst []proto.Command) ([]pr
 		_ = c.SetParam(padded(rt.To[:]))
 		out = append(out, c)
 	}
+	// Patch-level options are staged on the pseudo-module dsp.PatchOptions.
+	opt := func(name string, v float64) {
+		c := proto.Command{Op: proto.OpPatchSet, Value: v}
+		_ = c.SetModule(dsp.PatchOptions) // short ASCII names: they fit
+		_ = c.SetParam(name)
+		out = append(out, c)
+	}
+	if g.OneShot {
+		opt(dsp.OptionOneShot, 1)
+	}
+	if g.Choke != 0 {
+		opt(dsp.OptionChoke, float64(g.Choke))
+	}
 	c := proto.Command{Op: proto.OpPatchCommit, Key: slot, Channel: channel}
 	if err := c.SetModule(g.OutString()); err != nil || g.OutString() == "" {
 		return dst, errors.New("engine: the graph has no valid output module")
@@ -105,4 +126,380 @@ func padded(b []byte) string {
 		n++
 	}
 	return string(b[:n])
+}
+
+// Commit outcomes. A commit is the one patch command the synth can refuse
+// after the engine accepted it (dsp.Synth.CommitPatch), and whether it
+// does depends on audio-time state (which program instances notes still
+// play), so only a worker can tell. A patch-commit whose Voice holds a
+// ticket (NewCommitTicket) makes every worker that reads it publish the
+// outcome under that ticket in its shared-memory header; the supervisor
+// reads it from whichever worker has it (they all apply the same commands
+// in the same order, so any one's outcome is the outcome) and answers
+// ConfirmCommit.
+//
+// Header layout, after shm.go's control words (lines 0..25): a ring of
+// commitLogLen outcome words indexed by ticket, then the compile error of
+// the last commit refused as invalid, guarded by its ticket.
+const (
+	commitLogLen       = 64 // outcome words, one per ticket mod commitLogLen
+	offCommitLog       = 32 * line
+	offCommitErrTicket = offCommitLog + commitLogLen*8
+	offCommitErr       = offCommitErrTicket + line
+)
+
+// The compile error must fit in the header.
+var _ [headerSize - offCommitErr - int(unsafe.Sizeof(dsp.GraphError{}))]struct{}
+
+// Outcome codes of an outcome word: ticket | code<<16.
+const (
+	commitTaken      = 1 // the synth took the commit
+	commitParked     = 2 // took it; it waits for a program instance (dsp.Synth.GraphParked)
+	commitNoInstance = 3 // refused: no program instance free and one commit already parked
+	commitInvalid    = 4 // refused: the staged graph does not compile
+	commitQueueFull  = 5 // refused: the synth's event queue is full
+	commitBadTarget  = 6 // refused: slot or channel out of range
+)
+
+var commitTickets atomic.Uint32
+
+// NewCommitTicket returns a ticket for a patch-commit's Voice field: never
+// 0, and different from the 65534 tickets before it. Any goroutine.
+func NewCommitTicket() uint16 {
+	for {
+		if t := uint16(commitTickets.Add(1)); t != 0 {
+			return t
+		}
+	}
+}
+
+func commitEntry(ticket uint16) int { return offCommitLog + int(ticket%commitLogLen)*8 }
+
+// applyCommit hands the decoded patch-commit in w.cmd to the synth and, if
+// it carries a ticket, publishes the outcome. Render thread only: it never
+// allocates (the compile error is copied by value).
+func (w *worker) applyCommit() {
+	s := w.synth
+	before := s.Stats()
+	parked := s.GraphParked()
+	full := parked && s.FreeGraphInstances() == 0
+	w.params.apply(s, &w.cmd, w.base)
+	t := w.cmd.Voice
+	if t == 0 {
+		return
+	}
+	after := s.Stats()
+	out := uint64(commitTaken)
+	switch {
+	case after.PatchRefused != before.PatchRefused:
+		switch {
+		case w.cmd.Key >= dsp.GraphSlots || w.cmd.Channel >= dsp.Channels:
+			out = commitBadTarget
+		case full:
+			out = commitNoInstance
+		default:
+			out = commitInvalid
+			ge, _ := s.LastPatchError()
+			tk := w.r.u64(offCommitErrTicket)
+			tk.Store(0) // a reader that sees 0 or another ticket ignores the copy
+			*(*dsp.GraphError)(unsafe.Pointer(&w.r.mem[offCommitErr])) = ge
+			tk.Store(uint64(t))
+		}
+	case after.Dropped != before.Dropped:
+		out = commitQueueFull
+	case !parked && s.GraphParked():
+		out = commitParked
+	}
+	w.r.u64(commitEntry(t)).Store(uint64(t) | out<<16)
+}
+
+// CommitReason says why the synth refused a commit.
+type CommitReason uint8
+
+// Why a commit was refused.
+const (
+	// CommitNoInstance: every compiled-program instance was named by a
+	// graph slot or by notes still sounding on a program replaced since,
+	// and one commit already waited for an instance to free up.
+	CommitNoInstance CommitReason = iota + 1
+	// CommitInvalid: the graph the synth had staged did not compile
+	// (CommitError.Graph says why): staging edits were lost or refused on
+	// the way, since GraphCommands sends only what the caller compiled.
+	CommitInvalid
+	// CommitQueueFull: the synth's event queue was full.
+	CommitQueueFull
+	// CommitBadTarget: the slot or the channel is out of range.
+	CommitBadTarget
+)
+
+// CommitError is a commit the synth refused: its slot and its channel
+// keep what they played.
+type CommitError struct {
+	Slot, Channel uint8 // the commit's slot and channel (0-based)
+	Reason        CommitReason
+	Graph         dsp.GraphError // the compile error, for CommitInvalid
+}
+
+func (e *CommitError) Error() string {
+	msg := "engine: the synth refused the commit into graph slot " + strconv.Itoa(int(e.Slot)) + ": "
+	switch e.Reason {
+	case CommitNoInstance:
+		return msg + "every program instance is in use (graph slots, and notes still sounding on replaced graphs) and another commit already waits for one; commit again once notes have ended"
+	case CommitInvalid:
+		if e.Graph.Code == dsp.ErrNone {
+			return msg + "the graph it staged does not compile"
+		}
+		return msg + "the graph it staged does not compile: " + strings.TrimPrefix(e.Graph.Error(), "dsp: ")
+	case CommitQueueFull:
+		return msg + "its event queue is full"
+	case CommitBadTarget:
+		return msg + "slot or channel out of range"
+	}
+	return msg + "reason " + strconv.Itoa(int(e.Reason))
+}
+
+// ErrCommitUnconfirmed: no worker reported the commit's outcome within
+// the time allowed (the audio callback is not running, or every worker
+// was lost before it read the commit). The synth may still take it.
+var ErrCommitUnconfirmed = errors.New("engine: no worker confirmed the commit in time")
+
+// commitMemory is how long the supervisor keeps waiting for an outcome
+// after ConfirmCommit gave up, so that a late commit still reaches the
+// graphs a cold restart restores.
+const commitMemory = 10 * time.Second
+
+// commitWait is one ConfirmCommit waiting for the workers' verdict.
+// Supervisor only, once sent.
+type commitWait struct {
+	ticket uint16
+	burst  []proto.Command
+	reply  chan error // buffered: the supervisor never blocks on it
+	until  time.Time  // when the supervisor forgets it
+}
+
+// ConfirmCommit waits up to timeout until a worker has read the commit
+// that ends burst (commands already sent with Send: a GraphCommands
+// sequence whose patch-commit carries a NewCommitTicket in Voice) and
+// returns nil when the synth took it, a *CommitError saying why it
+// refused it, or ErrCommitUnconfirmed. The synth decides when it reads the
+// command, which is soon after Send even for a commit scheduled at a later
+// frame. A taken burst is kept: fresh workers of a cold restart start
+// with the last graph taken into every slot (see KeepPatch). Normal
+// goroutines only.
+func (e *Engine) ConfirmCommit(burst []proto.Command, timeout time.Duration) error {
+	n := len(burst)
+	if n == 0 || burst[n-1].Op != proto.OpPatchCommit || burst[n-1].Voice == 0 {
+		return errors.New("engine: ConfirmCommit needs commands ending in a patch-commit with a ticket")
+	}
+	w := &commitWait{ticket: burst[n-1].Voice, burst: append([]proto.Command(nil), burst...),
+		reply: make(chan error, 1), until: time.Now().Add(max(timeout, commitMemory))}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case e.events <- supEvent{kind: evCommit, commit: w}:
+	case <-e.supDone:
+		return ErrCommitUnconfirmed
+	case <-t.C:
+		return ErrCommitUnconfirmed
+	}
+	select {
+	case err := <-w.reply:
+		return err
+	case <-e.supDone:
+		return ErrCommitUnconfirmed
+	case <-t.C:
+		return ErrCommitUnconfirmed
+	}
+}
+
+// KeepPatch tells the engine about patch commands sent with Send that the
+// synth cannot refuse: patch-select (a channel's graph slot or preset)
+// and patch-program (a program's slot). Together with the graphs
+// ConfirmCommit saw taken, the engine replays them into the fresh workers
+// of a cold restart before they play, so that a restart loses held notes
+// but not the instrument's patches. Other commands are ignored. Normal
+// goroutines only.
+func (e *Engine) KeepPatch(cmds ...proto.Command) {
+	keep := make([]proto.Command, 0, len(cmds))
+	for _, c := range cmds {
+		if c.Op == proto.OpPatchSelect || c.Op == proto.OpPatchProgram {
+			keep = append(keep, c)
+		}
+	}
+	if len(keep) == 0 {
+		return
+	}
+	select {
+	case e.events <- supEvent{kind: evKeep, keep: keep}:
+	case <-e.supDone:
+	}
+}
+
+// onPatch handles ConfirmCommit and KeepPatch. Supervisor only.
+func (e *Engine) onPatch(s *supState, ev supEvent) {
+	if ev.kind == evKeep {
+		s.kept.keep(ev.keep)
+		return
+	}
+	s.commits = append(s.commits, ev.commit)
+	e.checkCommits(s)
+}
+
+// checkCommits answers the ConfirmCommit calls whose outcome a worker has
+// published, and forgets those waited for too long. Supervisor only (it
+// reads worker regions, which only the supervisor unmaps).
+func (e *Engine) checkCommits(s *supState) {
+	if len(s.commits) == 0 {
+		return
+	}
+	now := time.Now()
+	left := s.commits[:0]
+	for _, c := range s.commits {
+		if err, ok := e.commitOutcome(c.ticket); ok {
+			if err == nil {
+				s.kept.keep(c.burst)
+			} else if ce, isCE := err.(*CommitError); isCE {
+				last := &c.burst[len(c.burst)-1]
+				ce.Slot, ce.Channel = last.Key, last.Channel
+			}
+			c.reply <- err
+			continue
+		}
+		if now.Before(c.until) {
+			left = append(left, c)
+		}
+	}
+	clear(s.commits[len(left):])
+	s.commits = left
+}
+
+// commitOutcome looks for ticket's outcome in every worker's header: nil
+// when the synth took the commit, a *CommitError when it refused it; ok
+// false when no worker has read it yet. Supervisor only.
+func (e *Engine) commitOutcome(ticket uint16) (err error, ok bool) {
+	for i := range e.slots {
+		w := e.slots[i].Load()
+		if w == nil {
+			continue
+		}
+		r := w.reg
+		v := r.u64(commitEntry(ticket)).Load()
+		if uint16(v) != ticket || v>>16 == 0 {
+			continue
+		}
+		switch v >> 16 {
+		case commitTaken, commitParked:
+			return nil, true
+		case commitNoInstance:
+			return &CommitError{Reason: CommitNoInstance}, true
+		case commitQueueFull:
+			return &CommitError{Reason: CommitQueueFull}, true
+		case commitBadTarget:
+			return &CommitError{Reason: CommitBadTarget}, true
+		}
+		ce := &CommitError{Reason: CommitInvalid}
+		// The worker overwrites the error only for a later refused
+		// commit: a copy taken between two equal ticket reads is whole.
+		tk := r.u64(offCommitErrTicket)
+		if tk.Load() == uint64(ticket) {
+			ge := *(*dsp.GraphError)(unsafe.Pointer(&r.mem[offCommitErr]))
+			if tk.Load() == uint64(ticket) {
+				ce.Graph = ge
+			}
+		}
+		return ce, true
+	}
+	return nil, false
+}
+
+// patchJournal is what a cold restart restores: the last graph burst
+// taken into each slot, each channel's last selection and each program's
+// binding. Supervisor only.
+type patchJournal struct {
+	slots [dsp.GraphSlots][]proto.Command
+	chans [proto.MaxChannel + 1]proto.Command // patch-select, Op 0 = none
+	progs [proto.MaxKey + 1]proto.Command     // patch-program, Op 0 = none
+}
+
+// keep records cmds: bursts (patch-abort ... patch-commit, as ConfirmCommit
+// passes them), patch-select and patch-program.
+func (j *patchJournal) keep(cmds []proto.Command) {
+	for i := 0; i < len(cmds); i++ {
+		c := cmds[i]
+		switch c.Op {
+		case proto.OpPatchAbort:
+			end := i + 1
+			for end < len(cmds) && cmds[end].Op >= proto.OpPatchCreate && cmds[end].Op <= proto.OpPatchSet {
+				end++
+			}
+			if end == len(cmds) || cmds[end].Op != proto.OpPatchCommit || cmds[end].Key >= dsp.GraphSlots {
+				continue // not a whole burst: it restores nothing
+			}
+			commit := cmds[end]
+			burst := append([]proto.Command(nil), cmds[i:end+1]...)
+			burst[len(burst)-1].Voice = 0 // a replay publishes no outcome
+			j.slots[commit.Key] = burst
+			// The commit makes its channel play the slot, at its frame.
+			j.chans[commit.Channel] = proto.Command{Op: proto.OpPatchSelect, Channel: commit.Channel,
+				Key: commit.Key, Frame: commit.Frame, Flags: commit.Flags & proto.FlagAbsolute}
+			i = end
+		case proto.OpPatchSelect:
+			j.chans[c.Channel&proto.MaxChannel] = c
+		case proto.OpPatchProgram:
+			if c.Value == 0 {
+				j.progs[c.Key&proto.MaxKey] = proto.Command{} // unbound
+			} else {
+				j.progs[c.Key&proto.MaxKey] = c
+			}
+		}
+	}
+}
+
+// commands returns what a fresh synth needs to play the kept patches: the
+// graph bursts slot by slot, the program bindings, the channel selections
+// (after the bursts, whose commits moved channels too) and an abort that
+// leaves nothing staged, as in a fresh synth. Each carries seq and an
+// absolute frame: its own when it is still ahead of frame, else frame.
+// At most 16 bursts of 180 commands plus 145: it fits a worker's command
+// ring with room for the replay of a cold restart.
+func (j *patchJournal) commands(frame uint64, seq uint32) []proto.Command {
+	var out []proto.Command
+	add := func(c proto.Command) {
+		if c.Flags&proto.FlagAbsolute == 0 || c.Frame < frame {
+			c.Frame = frame
+		}
+		c.Flags |= proto.FlagAbsolute
+		c.Seq = seq
+		out = append(out, c)
+	}
+	for _, b := range j.slots {
+		for _, c := range b {
+			add(c)
+		}
+	}
+	for _, c := range j.progs {
+		if c.Op != 0 {
+			add(c)
+		}
+	}
+	for _, c := range j.chans {
+		if c.Op != 0 {
+			add(c)
+		}
+	}
+	if len(out) > 0 {
+		add(proto.Command{Op: proto.OpPatchAbort})
+	}
+	return out
+}
+
+// graphs counts the slots the journal restores.
+func (j *patchJournal) graphs() int {
+	n := 0
+	for _, b := range j.slots {
+		if b != nil {
+			n++
+		}
+	}
+	return n
 }

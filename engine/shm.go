@@ -79,6 +79,7 @@ const (
 	// offCPU is the CPU (plus one) the engine wants the render thread of a
 	// playing worker on; 0 means any (see Engine.place).
 	offCPU = 25 * line
+	// Lines 32 onward hold the commit outcomes (patchcmds.go).
 )
 
 // Worker modes.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/chronus-audio/chronus/dsp"
+	"github.com/chronus-audio/chronus/engine/proto"
 	"github.com/chronus-audio/chronus/engine/sched"
 )
 
@@ -36,19 +37,24 @@ type workerProc struct {
 type supEventKind uint8
 
 const (
-	evExit supEventKind = iota + 1 // the process was reaped (cmd.Wait returned)
-	evDied                         // its render thread ended (deathWatch)
+	evExit   supEventKind = iota + 1 // the process was reaped (cmd.Wait returned)
+	evDied                           // its render thread ended (deathWatch)
+	evCommit                         // ConfirmCommit waits for an outcome (patchcmds.go)
+	evKeep                           // KeepPatch (patchcmds.go)
 )
 
 type supEvent struct {
-	kind supEventKind
-	w    *workerProc
-	at   int64 // monoNow when noticed
+	kind   supEventKind
+	w      *workerProc
+	at     int64 // monoNow when noticed
+	commit *commitWait
+	keep   []proto.Command
 }
 
 // spawn starts a worker process in slot with a fresh region, in mode; a
-// modeRun worker starts at block start. Supervisor (or Start) only.
-func (e *Engine) spawn(slot int32, mode, start uint64) (*workerProc, error) {
+// modeRun worker starts at block start, with the commands pre (encoded
+// as they are) first in its command ring. Supervisor (or Start) only.
+func (e *Engine) spawn(slot int32, mode, start uint64, pre []proto.Command) (*workerProc, error) {
 	n := e.names.Add(1)
 	name := fmt.Sprintf("worker-%c", 'a'+rune((n-1)%26))
 	reg, err := newRegion("chronus-"+name, e.cfg.BlockFrames, dsp.Config{
@@ -58,6 +64,12 @@ func (e *Engine) spawn(slot int32, mode, start uint64) (*workerProc, error) {
 	}
 	if mode == modeRun {
 		reg.snapshot().CopyFrom(e.initial)
+		// Before the process exists, so before anything else writes
+		// the ring: the worker reads these before its first block.
+		for i := range pre {
+			pre[i].Encode(reg.cmdSlot(uint64(i)))
+		}
+		reg.u64(offCmdHead).Store(uint64(len(pre)))
 	}
 	reg.u64(offMode).Store(mode)
 	reg.u64(offStartBlock).Store(start)
@@ -249,11 +261,11 @@ func (e *Engine) Start() error {
 	// callback, whatever its length, finds its blocks ready.
 	e.rt.allowed = primeBlocks
 	e.pubAllowed.Store(primeBlocks)
-	a, err := e.spawn(0, modeRun, 0)
+	a, err := e.spawn(0, modeRun, 0, nil)
 	if err != nil {
 		return err
 	}
-	b, err := e.spawn(1, modeRun, 0)
+	b, err := e.spawn(1, modeRun, 0, nil)
 	if err != nil {
 		e.abort(a)
 		return err
@@ -345,6 +357,10 @@ type supState struct {
 	nextTry      time.Time
 	lastCmp      [maxWorkers]uint64
 	probe        [maxWorkers]hangProbe
+	// commits wait for their outcome; kept is what a cold restart
+	// restores (patchcmds.go).
+	commits []*commitWait
+	kept    patchJournal
 }
 
 // starting reports whether w is a new worker that has not played yet.
@@ -365,8 +381,15 @@ func (e *Engine) supervise() {
 		case <-e.closing:
 			return
 		case ev := <-e.events:
-			e.onExit(&s, ev)
+			if ev.kind == evCommit || ev.kind == evKeep {
+				e.onPatch(&s, ev)
+			} else {
+				e.onExit(&s, ev)
+			}
 		case <-tick.C:
+			// Before repair: outcomes are read while their workers
+			// are still in their slots.
+			e.checkCommits(&s)
 			e.checkHangs(&s)
 			e.checkSuspects(&s)
 			e.compareChecksums(&s)
@@ -452,6 +475,7 @@ func (e *Engine) onExit(s *supState, ev supEvent) {
 
 // failed handles the loss of w (dead, hung, out of sync or behind).
 func (e *Engine) failed(s *supState, w *workerProc, at int64) {
+	e.checkCommits(s) // w may hold an outcome no other worker has yet
 	wasStarting := s.starting(w)
 	e.stats.noticedAt.Store(at)
 	switch w {
@@ -692,7 +716,7 @@ func (e *Engine) ensureSpare(s *supState) {
 	if slot < 0 {
 		return
 	}
-	w, err := e.spawn(slot, modeWait, 0)
+	w, err := e.spawn(slot, modeWait, 0, nil)
 	if err != nil {
 		e.log.Error().Err(err).Msg("The engine could not start a spare worker.")
 		e.startFailed(s, "spare")
@@ -847,8 +871,11 @@ func (e *Engine) advanceJoin(s *supState, active *workerProc) {
 
 // coldRestart starts two fresh workers when none is left to copy from: the
 // callback plays silence (counted as underruns) until they caught up. Their
-// synths start from scratch, so held notes and effect tails are lost, but
-// commands still in the future are replayed to them. Supervisor only.
+// synths start from scratch, so held notes, effect tails and controller
+// settings are lost, but they get the instrument's data as a fresh start
+// does: the preset bank (e.initial) and the kept patches (the graphs
+// committed into slots, channel selections, program bindings: see
+// patchJournal), then the commands still in the future. Supervisor only.
 func (e *Engine) coldRestart(s *supState) {
 	if s.cold[0] != nil || s.cold[1] != nil {
 		allowed := e.pubAllowed.Load()
@@ -880,7 +907,8 @@ func (e *Engine) coldRestart(s *supState) {
 			e.stats.respawnNs.Store(monoNow() - s.failAt)
 			s.failAt = 0
 		}
-		e.log.Warn().Str("active", a.name).Msg("Fresh workers play again after all were lost; notes held before were lost.")
+		e.log.Warn().Str("active", a.name).Int("graph_slots", s.kept.graphs()).
+			Msg("Fresh workers play again after all were lost, with the committed graph patches; notes held before were lost.")
 		return
 	}
 	if time.Now().Before(s.nextTry) {
@@ -903,8 +931,11 @@ func (e *Engine) coldRestart(s *supState) {
 	start := e.pubAllowed.Load() + 1
 	seq := e.pubSeq.Load()
 	seq -= min(seq, coldReplay)
+	// The kept patches go first, as if the fresh synths had always had
+	// them; the replay then passes on the commands still in the future.
+	pre := s.kept.commands(start*uint64(e.cfg.BlockFrames), uint32(seq))
 	for i := range s.cold {
-		w, err := e.spawn(e.freeSlot(), modeRun, start)
+		w, err := e.spawn(e.freeSlot(), modeRun, start, pre)
 		if err != nil {
 			e.log.Error().Err(err).Msg("The engine could not start a fresh worker.")
 			e.startFailed(s, "fresh")

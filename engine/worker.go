@@ -227,6 +227,10 @@ func (w *worker) apply(slot *[proto.Size]byte) {
 		return
 	}
 	w.lastSeq = uint64(w.cmd.Seq)
+	if w.cmd.Op == proto.OpPatchCommit {
+		w.applyCommit() // and publish its outcome (patchcmds.go)
+		return
+	}
 	// Engine frame to synth frame (see paramTable.apply).
 	w.params.apply(w.synth, &w.cmd, w.base)
 }

@@ -33,6 +33,11 @@ import (
 // Key 0..15).
 const graphSlots = dsp.GraphSlots
 
+// commitWait bounds how long a commit waits for the synth's verdict. The
+// workers read a command within a device buffer or two of its sending;
+// a second means the audio has stopped.
+const commitWait = time.Second
+
 // maxPatchName bounds a patch name: the graph's name field holds it whole.
 const maxPatchName = len(dsp.Graph{}.Name)
 
@@ -58,6 +63,16 @@ type patchHost struct {
 	dir   string // <config>/patches
 	send  func(proto.Command) error
 	reply func(ev *controllers.Event, m *osc.Message)
+	// confirm waits for the synth's verdict on a sent burst whose commit
+	// carries a ticket (engine.Engine.ConfirmCommit); keep tells the
+	// engine about sent selections and program bindings, which a cold
+	// restart restores (engine.Engine.KeepPatch); frameAt turns an OSC
+	// bundle's time into the output frame that plays then. newPatchHost
+	// sets stand-ins (every commit taken, nothing kept, no frames);
+	// startPatches wires the engine and the player.
+	confirm func(burst []proto.Command) error
+	keep    func(cmds ...proto.Command)
+	frameAt func(time.Time) uint64
 	// retry is how long a command refused with engine.ErrBusy is retried.
 	retry time.Duration
 
@@ -77,6 +92,7 @@ func patchDir(configDir string) string { return filepath.Join(configDir, "patche
 
 func newPatchHost(log zerolog.Logger, dir string, send func(proto.Command) error, reply func(*controllers.Event, *osc.Message)) *patchHost {
 	h := &patchHost{log: log, dir: dir, send: send, reply: reply, retry: 200 * time.Millisecond,
+		confirm: func([]proto.Command) error { return nil }, keep: func(...proto.Command) {},
 		lib: map[string]*libPatch{}, cmds: make([]proto.Command, 0, 256)}
 	for i := range h.chSlot {
 		h.chSlot[i] = -1
@@ -152,6 +168,15 @@ func (h *patchHost) start() {
 	})
 	programs := map[int]string{}
 	var placed, left []string
+	// Everything is sent first and confirmed after, so the synth reads
+	// the bursts in one go; what each slot got is known once confirmed.
+	type sent struct {
+		slot  int
+		name  string
+		burst []proto.Command
+		extra []proto.Command // the select back to the preset, the program binding
+	}
+	var pending []sent
 	slot := 0
 	for _, n := range names {
 		lp := h.lib[n]
@@ -169,8 +194,10 @@ func (h *patchHost) start() {
 				programs[prog] = n
 			}
 		}
-		cmds, err := engine.GraphCommands(&lp.patch.Graph, uint8(slot), 0, h.cmds[:0])
+		cmds, err := engine.GraphCommands(&lp.patch.Graph, uint8(slot), 0, nil)
+		nb := len(cmds)
 		if err == nil {
+			cmds[nb-1].Voice = engine.NewCommitTicket()
 			// The commit makes channel 0 play the slot; send it back to
 			// its preset: loading the library changes no sound.
 			cmds = append(cmds, proto.Command{Op: proto.OpPatchSelect, Channel: 0, Value: 1})
@@ -184,12 +211,21 @@ func (h *patchHost) start() {
 			continue
 		}
 		h.slots[slot] = graphSlot{used: true, lib: n, graph: lp.patch.Graph, program: prog}
-		s := strconv.Itoa(slot) + " " + n
-		if prog >= 0 {
+		pending = append(pending, sent{slot, n, cmds[:nb], cmds[nb:]})
+		slot++
+	}
+	for _, p := range pending {
+		if err := h.confirm(p.burst); err != nil {
+			h.log.Warn().Str("patch", p.name).Str("reason", err.Error()).Msg("The synth did not take a library patch; its slot stays empty.")
+			h.slots[p.slot] = graphSlot{program: graphfile.NoProgram}
+			continue
+		}
+		h.keep(p.extra...)
+		s := strconv.Itoa(p.slot) + " " + p.name
+		if prog := h.slots[p.slot].program; prog >= 0 {
 			s += " (program " + strconv.Itoa(prog) + ")"
 		}
 		placed = append(placed, s)
-		slot++
 	}
 	ev := h.log.Info().Strs("slots", placed).Str("user_dir", h.dir)
 	if len(left) > 0 {
@@ -255,8 +291,11 @@ func (h *patchHost) allocSlot(ch int) (int, error) {
 	return 0, errors.New("all 16 graph slots are playing or bound to programs")
 }
 
-// commit sends g into a slot for channel ch and makes ch play it.
-func (h *patchHost) commit(g *dsp.Graph, ch int, lib string, slot int) (int, error) {
+// commit sends g into a slot for channel ch and makes ch play it from
+// frame (0: as soon as possible), once the synth confirmed that it took
+// the graph: a refused commit leaves the slot and the channel as they
+// were, here as in the synth.
+func (h *patchHost) commit(g *dsp.Graph, ch int, lib string, slot int, frame uint64) (int, error) {
 	if slot < 0 {
 		var err error
 		if slot, err = h.allocSlot(ch); err != nil {
@@ -265,7 +304,17 @@ func (h *patchHost) commit(g *dsp.Graph, ch int, lib string, slot int) (int, err
 	}
 	cmds, err := engine.GraphCommands(g, uint8(slot), uint8(ch), h.cmds[:0])
 	if err == nil {
+		last := &cmds[len(cmds)-1]
+		last.Voice = engine.NewCommitTicket()
+		if frame > 0 {
+			// Only the commit is timed: the staging edits before it
+			// change nothing audible whenever the synth reads them.
+			last.Frame, last.Flags = frame, proto.FlagAbsolute
+		}
 		err = h.sendAll(cmds)
+	}
+	if err == nil {
+		err = h.confirm(cmds)
 	}
 	if err != nil {
 		return 0, err
@@ -279,10 +328,11 @@ func (h *patchHost) commit(g *dsp.Graph, ch int, lib string, slot int) (int, err
 	return slot, nil
 }
 
-// load makes channel ch play library patch name: at once if a slot holds
-// it unchanged, else by sending it (a user file is read again, so that
-// edits on disk since the start are heard).
-func (h *patchHost) load(name string, ch int) (int, error) {
+// load makes channel ch play library patch name from frame (0: as soon as
+// possible): by selecting the slot that holds it unchanged, else by
+// sending it (a user file is read again, so that edits on disk since the
+// start are heard).
+func (h *patchHost) load(name string, ch int, frame uint64) (int, error) {
 	if err := checkPatchName(name); err != nil {
 		return 0, err
 	}
@@ -303,15 +353,20 @@ func (h *patchHost) load(name string, ch int) (int, error) {
 			continue
 		}
 		if st.graph == *g {
-			if err := h.sendAll([]proto.Command{{Op: proto.OpPatchSelect, Channel: uint8(ch), Key: uint8(s)}}); err != nil {
+			sel := proto.Command{Op: proto.OpPatchSelect, Channel: uint8(ch), Key: uint8(s)}
+			if frame > 0 {
+				sel.Frame, sel.Flags = frame, proto.FlagAbsolute
+			}
+			if err := h.sendAll([]proto.Command{sel}); err != nil {
 				return 0, err
 			}
+			h.keep(sel)
 			h.chSlot[ch] = int8(s)
 			return s, nil
 		}
-		return h.commit(g, ch, name, s) // changed on disk: replace it in place
+		return h.commit(g, ch, name, s, frame) // changed on disk: replace it in place
 	}
-	return h.commit(g, ch, name, -1)
+	return h.commit(g, ch, name, -1, frame)
 }
 
 // checkPatchName refuses names that are not a plain file name inside the
@@ -499,7 +554,9 @@ var patchVerbs = map[string]patchVerb{
 	"list":       {"/patch/list", 0, 0},
 }
 
-// handleOSC answers a /patch/... message; false if ev is not one.
+// handleOSC answers a /patch/... message; false if ev is not one. A
+// commit or load in a timetagged bundle takes effect at the bundle's
+// frame, as the bundle's notes do.
 func (h *patchHost) handleOSC(ev *controllers.Event) bool {
 	if !strings.HasPrefix(ev.Address(), "/patch/") {
 		return false
@@ -507,20 +564,52 @@ func (h *patchHost) handleOSC(ev *controllers.Event) bool {
 	verb, args, err := patchArgs(ev)
 	if err == nil {
 		var ok []any
-		ok, err = h.do(verb, args)
+		ok, err = h.do(verb, args, h.due(ev))
 		if err == nil {
 			h.reply(ev, osc.NewMessage("/patch/ok", append([]any{verb}, ok...)...))
 			return true
 		}
 	}
-	msg := verb + ": " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "dsp: "), "patch: ")
-	h.log.Debug().Str("address", ev.Address()).Str("reason", msg).Msg("A patch edit was refused.")
+	msg := verb + ": " + patchReason(err)
+	if synthRefused(err) {
+		// Not the sender's typo: the instrument could not do it.
+		h.log.Warn().Str("address", ev.Address()).Str("reason", msg).Msg("The synth refused a patch commit.")
+	} else {
+		h.log.Debug().Str("address", ev.Address()).Str("reason", msg).Msg("A patch edit was refused.")
+	}
 	h.reply(ev, osc.NewMessage("/patch/error", msg))
 	return true
 }
 
-// do runs one verb and returns the arguments of its /patch/ok reply.
-func (h *patchHost) do(verb string, args []patchArg) ([]any, error) {
+// patchReason is err's message for a /patch/error reply, without the
+// package prefix.
+func patchReason(err error) string {
+	m := err.Error()
+	for _, p := range []string{"dsp: ", "patch: ", "engine: "} {
+		m = strings.TrimPrefix(m, p)
+	}
+	return m
+}
+
+// synthRefused reports whether err is the synth's refusal of a commit, or
+// its silence about one.
+func synthRefused(err error) bool {
+	var ce *engine.CommitError
+	return errors.As(err, &ce) || errors.Is(err, engine.ErrCommitUnconfirmed)
+}
+
+// due returns the output frame at which ev's bundle is due, or 0 (as soon
+// as possible) for a message that is not in a timetagged bundle.
+func (h *patchHost) due(ev *controllers.Event) uint64 {
+	if ev == nil || ev.Due.IsZero() || h.frameAt == nil {
+		return 0
+	}
+	return h.frameAt(ev.Due)
+}
+
+// do runs one verb and returns the arguments of its /patch/ok reply; a
+// commit or load takes effect at frame (0: as soon as possible).
+func (h *patchHost) do(verb string, args []patchArg, frame uint64) ([]any, error) {
 	v, known := patchVerbs[verb]
 	if !known {
 		return nil, fmt.Errorf("unknown address /patch/%s (want create, remove, connect, disconnect, set, out, commit, abort, save, load, edit or list)", verb)
@@ -534,7 +623,7 @@ func (h *patchHost) do(verb string, args []patchArg) ([]any, error) {
 	case "create":
 		k, ok := dsp.ParseModuleKind(str(1))
 		if !ok {
-			return nil, fmt.Errorf("unknown kind %q (want osc, noise, env, lfo, filter, amp, mix or input)", str(1))
+			return nil, fmt.Errorf("unknown kind %q (want osc, noise, env, lfo, filter, amp, mix, input, drive or delay)", str(1))
 		}
 		if err := g.AddModule(str(0), k); err != nil {
 			return nil, err
@@ -554,7 +643,7 @@ func (h *patchHost) do(verb string, args []patchArg) ([]any, error) {
 	case "out":
 		return []any{str(0)}, g.SetOut(str(0))
 	case "commit":
-		return h.commitStaged(args)
+		return h.commitStaged(args, frame)
 	case "abort":
 		*g = dsp.Graph{}
 		return nil, nil
@@ -570,7 +659,7 @@ func (h *patchHost) do(verb string, args []patchArg) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		slot, err := h.load(str(0), ch)
+		slot, err := h.load(str(0), ch, frame)
 		if err != nil {
 			return nil, err
 		}
@@ -635,6 +724,9 @@ func (h *patchHost) connect(args []patchArg) ([]any, error) {
 // choice ("saw").
 func (h *patchHost) set(id, param string, v patchArg) ([]any, error) {
 	g := &h.staged
+	if id == dsp.PatchOptions {
+		return h.setOption(param, v)
+	}
 	i := g.ModuleIndex(id)
 	if i < 0 {
 		return nil, fmt.Errorf("no module %s", id)
@@ -664,6 +756,36 @@ func (h *patchHost) set(id, param string, v patchArg) ([]any, error) {
 	return []any{id, param, float32(f)}, nil
 }
 
+// setOption sets a patch-level option of the staged graph: one_shot (1 or
+// 0, true or false) or choke (a group 0..255, 0 = none).
+func (h *patchHost) setOption(name string, v patchArg) ([]any, error) {
+	g := &h.staged
+	f, ok := v.number()
+	if !v.isNum {
+		switch strings.ToLower(v.s) {
+		case "true", "on":
+			f, ok = 1, true
+		case "false", "off":
+			f, ok = 0, true
+		}
+	}
+	switch name {
+	case dsp.OptionOneShot:
+		if !ok || f != 0 && f != 1 {
+			return nil, fmt.Errorf("%s.%s wants 1 or 0 (true or false), not %v", dsp.PatchOptions, name, v)
+		}
+		g.OneShot = f == 1
+	case dsp.OptionChoke:
+		if !ok || f != math.Trunc(f) || !(f >= 0 && f <= 255) {
+			return nil, fmt.Errorf("%s.%s wants a group 0..255 (0: none), not %v", dsp.PatchOptions, name, v)
+		}
+		g.Choke = uint8(f)
+	default:
+		return nil, fmt.Errorf("no patch option %q (want %s or %s)", name, dsp.OptionOneShot, dsp.OptionChoke)
+	}
+	return []any{dsp.PatchOptions, name, float32(f)}, nil
+}
+
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // channelArg reads a MIDI channel 1..16 from args[i] (default 1) and
@@ -680,10 +802,10 @@ func channelArg(args []patchArg, i int) (int, error) {
 }
 
 // commitStaged: [CHANNEL] [NAME]. The staged graph is checked; a good one
-// goes into a slot and the channel plays it from the commit's frame (notes
-// already sounding finish on what they started with), a bad one is
-// refused and nothing changes.
-func (h *patchHost) commitStaged(args []patchArg) ([]any, error) {
+// goes into a slot and the channel plays it from frame (notes already
+// sounding finish on what they started with), a bad one is refused and
+// nothing changes; so is one the synth refuses.
+func (h *patchHost) commitStaged(args []patchArg, frame uint64) ([]any, error) {
 	ch, name := 0, ""
 	if len(args) > 0 {
 		if _, isNum := args[0].number(); isNum || len(args) == 2 {
@@ -711,7 +833,7 @@ func (h *patchHost) commitStaged(args []patchArg) ([]any, error) {
 	if err := dsp.Compile(&g, &prog); err != nil {
 		return nil, err
 	}
-	slot, err := h.commit(&g, ch, "", -1)
+	slot, err := h.commit(&g, ch, "", -1, frame)
 	if err != nil {
 		return nil, err
 	}
@@ -720,12 +842,13 @@ func (h *patchHost) commitStaged(args []patchArg) ([]any, error) {
 	return []any{int32(ch + 1), int32(slot), g.NameString()}, nil
 }
 
-// hostLoad runs a map's patch-load: name in c.Module, onto c.Channel.
+// hostLoad runs a map's patch-load: name in c.Module, onto c.Channel, at
+// the frame of ev's bundle if it came in a timetagged one.
 func (h *patchHost) hostLoad(c proto.Command, ev *controllers.Event) {
 	name := c.Module.String()
-	slot, err := h.load(name, int(c.Channel&15))
+	slot, err := h.load(name, int(c.Channel&15), h.due(ev))
 	if err != nil {
-		msg := "load: " + strings.TrimPrefix(err.Error(), "patch: ")
+		msg := "load: " + patchReason(err)
 		h.log.Warn().Str("patch", name).Str("reason", msg).Msg("A mapped patch load failed.")
 		h.reply(ev, osc.NewMessage("/patch/error", msg))
 		return
@@ -742,6 +865,9 @@ func (p *player) startPatches() {
 		return err
 	}
 	p.patches = newPatchHost(p.a.log.With().Str("role", "patches").Logger(), patchDir(p.a.configDir), send, p.reply)
+	p.patches.confirm = func(burst []proto.Command) error { return p.eng.ConfirmCommit(burst, commitWait) }
+	p.patches.keep = p.eng.KeepPatch
+	p.patches.frameAt = p.frameAt // the dispatch goroutine's clock anchor, as for notes
 	p.patches.loadLibrary(graphfile.Shipped())
 	p.patches.start()
 }

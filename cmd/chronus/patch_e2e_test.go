@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"math"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	goosc "github.com/hypebeast/go-osc/osc"
+	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // TestPatchLiveOverOSC: a real `chronus run` loads the shipped patches
@@ -181,4 +183,107 @@ func msgText(m *goosc.Message) string {
 		s += " " + fmt.Sprint(a)
 	}
 	return s
+}
+
+// sendBundle sends msgs in one bundle timetagged at.
+func (c *udpClient) sendBundle(port int, at time.Time, msgs ...*goosc.Message) {
+	c.t.Helper()
+	b := goosc.NewBundle(at)
+	for _, m := range msgs {
+		if err := b.Append(m); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	p, err := b.MarshalBinary()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.conn.WriteToUDP(p, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// bandPower is the power of x within lo..hi Hz (Hann window).
+func bandPower(x []float32, rate, lo, hi float64) float64 {
+	n := len(x)
+	seq := make([]float64, n)
+	for i := range seq {
+		seq[i] = float64(x[i]) * (0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1)))
+	}
+	c := fourier.NewFFT(n).Coefficients(nil, seq)
+	var p float64
+	for i := range c {
+		if f := float64(i) * rate / float64(n); f >= lo && f <= hi {
+			p += abs(c[i]) * abs(c[i])
+		}
+	}
+	return p
+}
+
+// TestPatchCommitInBundleAtItsTime: a real `chronus run` gets three
+// bundles timetagged about 200 ms ahead: a note 1.5 frames before the
+// time T, a commit of a fixed 1 kHz sine graph at T, and a note 1.5
+// frames after T. The commit is confirmed long before T, and it takes
+// effect between the notes: the first plays the preset, the second the
+// graph. Sent without its timetag it would have changed both notes, and a
+// commit late by two frames neither. (The engine applies it at exactly
+// the frame the timetag names, TestPatchCommitAtFrame; the notes are
+// 1.5 frames away because each message's time is turned into a frame on
+// its own, rounded.)
+func TestPatchCommitInBundleAtItsTime(t *testing.T) {
+	client := newUDPClient(t, "editor", "127.0.0.1:0")
+	in := launch(t, nil, true, "--osc-reply-port", fmt.Sprint(client.port()))
+	deadline := time.After(10 * time.Second)
+	for loaded := false; !loaded; {
+		select {
+		case m := <-in.logs:
+			loaded = m["message"] == "Graph patches are loaded into the synth's slots."
+		case <-deadline:
+			t.Fatal("chronus run did not log its patch slots")
+		}
+	}
+	send := func(addr string, args ...any) { client.send(in.port, addr, args...) }
+	send("/mod/reverb/mix", float32(0))
+	send("/mod/delay/mix", float32(0))
+	for _, m := range [][]any{{"/patch/create/o", "osc"}, {"/patch/set/o/wave", "sine"},
+		{"/patch/set/o/hz", float32(1000)}, {"/patch/set/o/level", float32(0.3)}} {
+		send(m[0].(string), m[1:]...)
+	}
+	for i, m := range patchReplies(t, client, 4) {
+		if m.Address != "/patch/ok" {
+			t.Fatalf("edit %d: %s", i, msgText(m))
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	const frame = time.Second / 48000
+	at := time.Now().Add(200 * time.Millisecond)
+	key := func(k, vel float32) *goosc.Message { return goosc.NewMessage("/chronus/keyboard", k, vel) }
+	client.sendBundle(in.port, at.Add(-3*frame/2), key(69, 1)) // A4 on the preset
+	client.sendBundle(in.port, at, goosc.NewMessage("/patch/commit/1"))
+	client.sendBundle(in.port, at.Add(3*frame/2), key(62, 1)) // D4, on the graph
+	client.sendBundle(in.port, at.Add(700*time.Millisecond), key(69, 0), key(62, 0))
+	if m := patchReplies(t, client, 5)[4]; msgText(m) != "/patch/ok commit 1 3 " {
+		t.Fatalf("commit: %s", msgText(m))
+	}
+	if early := time.Until(at); early < 50*time.Millisecond {
+		t.Logf("the commit was confirmed only %v before its time", early)
+	}
+	time.Sleep(time.Until(at) + 1500*time.Millisecond)
+	left := in.stop()
+
+	spans := loudSpans(left, 0.005)
+	if len(spans) != 1 {
+		t.Fatalf("want the two notes as one loud span, found %v", spans)
+	}
+	const rate = 48000
+	x := left[spans[0][0]+rate/10 : spans[0][0]+rate/10+16384]
+	total := bandPower(x, rate, 20, 20000)
+	sine := bandPower(x, rate, 985, 1015) / total
+	t.Logf("the 1 kHz graph holds %.2f of the power", sine)
+	switch {
+	case sine > 0.95:
+		t.Fatal("both notes play the graph: the commit took effect before its time")
+	case sine < 0.05:
+		t.Fatal("neither note plays the graph: the commit took effect after its time")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	goosc "github.com/hypebeast/go-osc/osc"
 	"github.com/rs/zerolog"
@@ -21,10 +22,32 @@ import (
 	"github.com/chronus-audio/chronus/engine/proto"
 )
 
-// patchEngine records what the patch host sends; fail makes Send refuse.
+// patchEngine records what the patch host sends; fail makes Send refuse,
+// refuse makes the synth refuse a commit. It records what the host
+// confirms and keeps, in order, in log.
 type patchEngine struct {
-	sent []proto.Command
-	fail func(c proto.Command) error
+	sent   []proto.Command
+	fail   func(c proto.Command) error
+	refuse func(burst []proto.Command) error
+	log    []string
+}
+
+func (f *patchEngine) confirm(burst []proto.Command) error {
+	c := burst[len(burst)-1]
+	if c.Op != proto.OpPatchCommit || c.Voice == 0 {
+		return fmt.Errorf("test: confirm of %s without a ticket", ops(burst))
+	}
+	f.log = append(f.log, fmt.Sprintf("confirm slot %d ch %d", c.Key, c.Channel))
+	if f.refuse != nil {
+		return f.refuse(burst)
+	}
+	return nil
+}
+
+func (f *patchEngine) keep(cmds ...proto.Command) {
+	for _, c := range cmds {
+		f.log = append(f.log, fmt.Sprintf("keep %s ch %d key %d value %g", c.Op, c.Channel, c.Key, c.Value))
+	}
 }
 
 func (f *patchEngine) send(c proto.Command) error {
@@ -61,6 +84,7 @@ func newPatchRig(t *testing.T) *patchRig {
 	r.h = newPatchHost(log, patchDir(t.TempDir()), r.eng.send, func(_ *controllers.Event, m *osc.Message) {
 		r.replies = append(r.replies, fmtPacket(m))
 	})
+	r.h.confirm, r.h.keep = r.eng.confirm, r.eng.keep
 	return r
 }
 
@@ -175,6 +199,13 @@ func TestPatchEditReplies(t *testing.T) {
 		{"load unknown", "/patch/load", []any{"nothing"}, `/patch/error load: no patch "nothing"`},
 		{"load bad channel", "/patch/load/pad", []any{int32(0)}, `/patch/error load: channel "0" is not 1..16`},
 		{"edit unknown", "/patch/edit", []any{"nothing"}, `/patch/error edit: no patch "nothing"`},
+		{"set one_shot", "/patch/set", []any{"@patch", "one_shot", int32(1)}, "/patch/ok set @patch one_shot 1"},
+		{"set one_shot by word", "/patch/set", []any{"@patch", "one_shot", "false"}, "/patch/ok set @patch one_shot 0"},
+		{"set one_shot bad", "/patch/set", []any{"@patch", "one_shot", float32(0.5)}, "/patch/error set: @patch.one_shot wants 1 or 0"},
+		{"set choke", "/patch/set", []any{"@patch", "choke", int32(2)}, "/patch/ok set @patch choke 2"},
+		{"set choke out of range", "/patch/set", []any{"@patch", "choke", int32(256)}, "/patch/error set: @patch.choke wants a group 0..255"},
+		{"set unknown option", "/patch/set", []any{"@patch", "legato", int32(1)}, `/patch/error set: no patch option "legato"`},
+		{"create an effect", "/patch/create/echo", []any{"delay"}, "/patch/ok create echo delay"},
 		{"list", "/patch/list", nil, "/patch/ok list pad pluck subtractive"},
 		{"abort", "/patch/abort", nil, "/patch/ok abort"},
 	}
@@ -253,6 +284,27 @@ func TestPatchCommit(t *testing.T) {
 	r.eng.take()
 	if got := r.do(t, "/patch/commit"); got != `/patch/error commit: several audio modules feed nothing (a, n): name the output with /patch/out ID` {
 		t.Fatalf("commit with a stray noise: %s", got)
+	}
+}
+
+// TestPatchCommitOptions: the patch options staged with /patch/set @patch
+// reach the synth as patch-sets on dsp.PatchOptions before the commit.
+func TestPatchCommitOptions(t *testing.T) {
+	r := newPatchRig(t)
+	r.sine1k(t)
+	r.do(t, "/patch/set", "@patch", "choke", int32(2))
+	if got := r.do(t, "/patch/commit"); !strings.HasPrefix(got, "/patch/ok commit") {
+		t.Fatalf("commit: %s", got)
+	}
+	sent := r.eng.take()
+	var opts []string
+	for _, c := range sent {
+		if c.Op == proto.OpPatchSet && c.ModuleString() == dsp.PatchOptions {
+			opts = append(opts, fmt.Sprintf("%s=%g", c.ParamString(), c.Value))
+		}
+	}
+	if fmt.Sprint(opts) != "[choke=2]" || sent[len(sent)-1].Op != proto.OpPatchCommit {
+		t.Fatalf("sent %s with options %v, want choke=2 before the commit", ops(sent), opts)
 	}
 }
 
@@ -582,6 +634,15 @@ func TestPatchStart(t *testing.T) {
 	if commits != 16 || selects != 16 || progs != 1 {
 		t.Fatalf("%d commits, %d preset selects, %d program bindings; want 16, 16, 1", commits, selects, progs)
 	}
+	// Each graph is confirmed before its selection and binding are kept,
+	// so a cold restart replays them in the order they were played.
+	want := []string{"confirm slot 0 ch 0", "keep patch-select ch 0 key 0 value 1", "keep patch-program ch 0 key 80 value 1"}
+	for s := 1; s < 16; s++ {
+		want = append(want, fmt.Sprintf("confirm slot %d ch 0", s), "keep patch-select ch 0 key 0 value 1")
+	}
+	if fmt.Sprint(r.eng.log) != fmt.Sprint(want) {
+		t.Fatalf("engine calls\n%q\nwant\n%q", r.eng.log, want)
+	}
 	if r.h.slots[0].lib != "p16" || r.h.slots[1].lib != "p00" || r.h.slots[15].lib != "p14" {
 		t.Fatalf("slots 0, 1, 15 hold %s, %s, %s", r.h.slots[0].lib, r.h.slots[1].lib, r.h.slots[15].lib)
 	}
@@ -598,6 +659,26 @@ func TestPatchStart(t *testing.T) {
 	r.eng.take()
 	if got := r.do(t, "/patch/load/p00", int32(2)); got != "/patch/ok load p00 2 2" {
 		t.Fatalf("load: %s", got)
+	}
+}
+
+// TestPatchStartRefused: a library patch the synth does not take leaves
+// its slot empty, with a warning, and the others load.
+func TestPatchStartRefused(t *testing.T) {
+	r := newPatchRig(t)
+	r.eng.refuse = func(b []proto.Command) error {
+		if b[len(b)-1].Key == 1 {
+			return &engine.CommitError{Slot: 1, Reason: engine.CommitQueueFull}
+		}
+		return nil
+	}
+	r.h.loadLibrary(graphfile.Shipped())
+	r.h.start()
+	if r.h.slots[1].used || !r.h.slots[0].used || !r.h.slots[2].used {
+		t.Fatalf("slots used %v %v %v, want slot 1 empty", r.h.slots[0].used, r.h.slots[1].used, r.h.slots[2].used)
+	}
+	if log := r.log.String(); !strings.Contains(log, "its event queue is full") || strings.Contains(log, `"1 `) {
+		t.Fatalf("log: %s", log)
 	}
 }
 
@@ -652,5 +733,114 @@ func TestPatchCommitArgs(t *testing.T) {
 				t.Fatalf("reply %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestPatchCommitSynthRefuses: the synth's refusal of a commit reaches the
+// client as /patch/error with the engine's reason, in one warning line of
+// the log; the slot and the channel stay as they were, so the channel's
+// next commit tries the same slot again. Silence from the synth is an
+// error too.
+func TestPatchCommitSynthRefuses(t *testing.T) {
+	r := newPatchRig(t)
+	r.sine1k(t)
+	r.eng.refuse = func(b []proto.Command) error {
+		c := b[len(b)-1]
+		return &engine.CommitError{Slot: c.Key, Channel: c.Channel, Reason: engine.CommitNoInstance}
+	}
+	r.log.Reset()
+	got := r.do(t, "/patch/commit", int32(2))
+	want := "/patch/error commit: the synth refused the commit into graph slot 0: every program instance is in use"
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("reply %q\nwant %q...", got, want)
+	}
+	lines := strings.Split(strings.TrimSpace(r.log.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"warn"`) || !strings.Contains(lines[0], "every program instance is in use") {
+		t.Fatalf("log:\n%s\nwant one warning with the reason", r.log.String())
+	}
+	if r.h.chSlot[1] != -1 || r.h.slots[0].used {
+		t.Fatal("a refused commit was recorded")
+	}
+	if want := []string{"confirm slot 0 ch 1"}; fmt.Sprint(r.eng.log) != fmt.Sprint(want) {
+		t.Fatalf("engine calls %q, want %q (nothing kept)", r.eng.log, want)
+	}
+	r.eng.refuse = func([]proto.Command) error { return engine.ErrCommitUnconfirmed }
+	if got := r.do(t, "/patch/commit", int32(2)); got != "/patch/error commit: no worker confirmed the commit in time" {
+		t.Fatalf("unconfirmed: %q", got)
+	}
+	r.eng.refuse = nil
+	if got := r.do(t, "/patch/commit", int32(2)); got != "/patch/ok commit 2 0 " {
+		t.Fatalf("commit once the synth takes it: %q", got)
+	}
+	// A load that has to send the graph is refused the same way.
+	r.eng.refuse = func(b []proto.Command) error {
+		return &engine.CommitError{Slot: b[len(b)-1].Key, Reason: engine.CommitQueueFull}
+	}
+	r.h.loadLibrary(graphfile.Shipped())
+	if got := r.do(t, "/patch/load/pluck", int32(3)); got != "/patch/error load: the synth refused the commit into graph slot 1: its event queue is full" {
+		t.Fatalf("load: %q", got)
+	}
+	if r.h.chSlot[2] != -1 {
+		t.Fatal("a refused load moved the channel")
+	}
+}
+
+// TestPatchCommitInBundle: a commit or a load in a timetagged bundle is
+// sent for the frame the bundle's time names, the commit itself (the
+// staging edits are not timed); without a timetag, as soon as possible.
+// Each commit carries its own ticket.
+func TestPatchCommitInBundle(t *testing.T) {
+	r := newPatchRig(t)
+	r.sine1k(t)
+	due := time.Now().Add(200 * time.Millisecond)
+	r.h.frameAt = func(at time.Time) uint64 {
+		if !at.Equal(due) {
+			t.Fatalf("frameAt(%v), want the bundle's time %v", at, due)
+		}
+		return 96000
+	}
+	commit := func(ev *controllers.Event) []proto.Command {
+		t.Helper()
+		r.replies = nil
+		r.h.handleOSC(ev)
+		if len(r.replies) != 1 || !strings.HasPrefix(r.replies[0], "/patch/ok") {
+			t.Fatalf("replies %q", r.replies)
+		}
+		return r.eng.take()
+	}
+	ev := patchEvent(t, "/patch/commit", int32(1))
+	ev.Due = due
+	sent := commit(ev)
+	var tickets []uint16
+	for i, c := range sent {
+		timed := c.Op == proto.OpPatchCommit
+		if timed != (c.Frame == 96000 && c.Flags == proto.FlagAbsolute) || !timed && (c.Frame != 0 || c.Flags != 0) {
+			t.Fatalf("command %d %v: only the commit should carry the bundle's frame", i, &c)
+		}
+		if timed {
+			tickets = append(tickets, c.Voice)
+		}
+	}
+	sent = commit(patchEvent(t, "/patch/commit", int32(1)))
+	if c := sent[len(sent)-1]; c.Frame != 0 || c.Flags != 0 {
+		t.Fatalf("an untimed commit was sent for frame %d", c.Frame)
+	}
+	tickets = append(tickets, sent[len(sent)-1].Voice)
+	if tickets[0] == 0 || tickets[0] == tickets[1] {
+		t.Fatalf("tickets %v, want two different ones", tickets)
+	}
+	// Loading the library patch twice: the second load only selects its
+	// slot, at the bundle's frame, and tells the engine to keep it.
+	r.h.loadLibrary(graphfile.Shipped())
+	commit(patchEvent(t, "/patch/load/pad", int32(4)))
+	r.eng.log = nil
+	ev = patchEvent(t, "/patch/load/pad", int32(5))
+	ev.Due = due
+	sent = commit(ev)
+	if len(sent) != 1 || sent[0].Op != proto.OpPatchSelect || sent[0].Frame != 96000 || sent[0].Flags != proto.FlagAbsolute || sent[0].Channel != 4 {
+		t.Fatalf("timed select: %v", sent)
+	}
+	if want := "[keep patch-select ch 4 key 1 value 0]"; fmt.Sprint(r.eng.log) != want {
+		t.Fatalf("engine calls %q, want %s", r.eng.log, want)
 	}
 }

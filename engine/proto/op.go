@@ -74,7 +74,9 @@ const (
 	// OpPatchCommit compiles the staged graph, with module Module as its
 	// output, into graph slot Key (0..15), and makes Channel play it, at the
 	// command's frame. Notes already sounding finish on what they started
-	// with. The staged graph stays staged.
+	// with. The staged graph stays staged. Voice, when not 0, is a ticket
+	// under which each worker publishes whether the synth took the commit
+	// (the engine's ConfirmCommit).
 	OpPatchCommit Op = 0x54
 	// OpPatchAbort clears the staged graph.
 	OpPatchAbort Op = 0x55
