@@ -7,13 +7,14 @@ import (
 )
 
 // A Graph is a voice patch as data: up to MaxModules modules (oscillators,
-// noise, envelopes, LFOs, filters, amplifiers, mixers, voice inputs) joined
+// noise, envelopes, LFOs, filters, amplifiers, mixers, shapers, voice
+// inputs) joined
 // by up to MaxRoutes routes, and the module whose output is the voice's
 // sound. Compile checks a Graph and turns it into a GraphProgram, which a
 // GraphRenderer plays.
 //
-// Signals are of two rates. Audio modules (osc, noise, filter, amp, mix)
-// output a signal per sample; control modules (env, lfo, input) output one
+// Signals are of two rates. Audio modules (osc, noise, filter, amp, mix,
+// shaper) output a signal per sample; control modules (env, lfo, input) output one
 // value per control period (32 frames, like the hand-written voice). A
 // route either carries audio from an audio module into an audio input
 // ("in", "in1".."in4") or modulates a parameter of any module from a
@@ -162,6 +163,7 @@ const (
 	KindInput                    // a voice input: key, velocity, gate, bend, mod wheel, pressure (control)
 	KindDrive                    // effect: saturation of the patch's summed voices (see graph_fx.go)
 	KindDelay                    // effect: feedback delay of the patch's summed voices (see graph_fx.go)
+	KindShaper                   // soft clipper of one voice's signal (audio), like a preset's drive
 	numKinds
 )
 
@@ -176,17 +178,19 @@ const (
 	InputSource                                           = 0
 	DriveAmount, DriveTone, DriveMix, DriveLevel          = 0, 1, 2, 3
 	DelayTime, DelayFeedback, DelayMix, DelayTone         = 0, 1, 2, 3
+	ShaperAmount                                          = 0
 )
 
 // Values of an input module's source parameter.
 const (
-	InputKey       = iota // (key-60)/12: octaves from middle C (key tracking)
-	InputVelocity         // 0..1
-	InputVelocity2        // velocity²
-	InputGate             // 1 while the key is held, else 0
-	InputBend             // pitch bend in semitones
-	InputMod              // mod wheel 0..1
-	InputPressure         // channel pressure 0..1
+	InputKey         = iota // (key-60)/12: octaves from middle C (key tracking)
+	InputVelocity           // 0..1
+	InputVelocity2          // velocity²
+	InputGate               // 1 while the key is held, else 0
+	InputBend               // pitch bend in semitones
+	InputMod                // mod wheel 0..1
+	InputPressure           // channel pressure 0..1
+	InputModPressure        // the larger of mod wheel and pressure (what drives a preset's LFO mod_depth)
 	numInputSources
 )
 
@@ -252,7 +256,7 @@ var kindInfos = [numKinds]kindInfo{
 		{Name: "level4", Default: 1, Max: 4, Mod: true},
 	}},
 	KindInput: {name: "input", params: []ParamInfo{
-		{Name: "source", Enum: []string{"key", "velocity", "velocity2", "gate", "bend", "mod", "pressure"}, Max: numInputSources - 1},
+		{Name: "source", Enum: []string{"key", "velocity", "velocity2", "gate", "bend", "mod", "pressure", "mod_pressure"}, Max: numInputSources - 1},
 	}},
 	KindDrive: {name: "drive", fx: true, params: []ParamInfo{
 		{Name: "amount", Default: 2, Min: 1, Max: 100, Unit: "linear gain into the clipper"},
@@ -265,6 +269,12 @@ var kindInfos = [numKinds]kindInfo{
 		{Name: "feedback", Default: 0.35, Max: 0.95, Unit: "gain of each echo's repeat"},
 		{Name: "mix", Default: 0.25, Max: 1, Unit: "wet share"},
 		{Name: "tone", Default: fxToneOpen, Min: 200, Max: fxToneOpen, Unit: "Hz, low-pass in the feedback path (20000: none)"},
+	}},
+	// The shaper is SoftClip per voice: out = clip(amount·in), where the
+	// input route's amount multiplies the gain too. Before a filter it is
+	// a preset's drive.
+	KindShaper: {name: "shaper", audio: true, inputs: []string{"in"}, req: 1, params: []ParamInfo{
+		{Name: "amount", Default: 2, Min: 1, Max: 100, Mod: true, Unit: "linear gain into the soft clipper (output within ±1)"},
 	}},
 }
 

@@ -596,6 +596,8 @@ func Compile(g *Graph, p *GraphProgram) error {
 			}
 		case KindMix:
 			p.nvals += MaxInputs
+		case KindShaper:
+			p.nvals++ // gain into the clipper
 		case KindEnv:
 			op.envCfg = ADSRConfig{Attack: op.p[EnvAttack], Decay: op.p[EnvDecay], Sustain: op.p[EnvSustain],
 				Release: op.p[EnvRelease], Curve: Curve(op.p[EnvCurve])}
@@ -636,7 +638,7 @@ func Compile(g *Graph, p *GraphProgram) error {
 			}
 			op.buf = alloc()
 			op.clear = true
-		case KindFilter, KindAmp:
+		case KindFilter, KindAmp, KindShaper:
 			s := int(src[i][0])
 			if consumers[s] == 1 && s != out {
 				op.buf = bufOf[s] // in place

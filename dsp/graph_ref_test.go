@@ -248,6 +248,10 @@ func (rv *refVoice) audio(i int) float32 {
 				y += x * float32(rv.val[i][k])
 			}
 		}
+	case KindShaper: // the soft clip of SoftClip's doc, in float64
+		x, _ := input("in")
+		u := clampF(float64(x)*rv.val[i][ShaperAmount], -3, 3)
+		y = float32(u * (27 + u*u) / (27 + 9*u*u))
 	}
 	rv.done[i] = true
 	rv.memo[i] = y
@@ -306,6 +310,16 @@ func TestGraphMatchesReference(t *testing.T) {
 		{"fan out", graphBuild(t, "m2", "o:osc", "f1:filter", "f2:filter", "m2:mix", "l:lfo",
 			"f2.type=highpass", "f1.cutoff=500", "f2.cutoff=3000", "l.rate=3", "l.shape=samplehold",
 			"o>f1.in*0.5", "o>f2.in", "f1>m2.in1", "f2>m2.in2*0.3", "l>f1.cutoff", "l>m2.level1*0.5"), 50, 1, 9000, 3000, VoiceInput{Bend: -1}},
+		// A shaper before the filter (a preset's drive), its gain scaled
+		// by its input route and swept by an envelope; one after the
+		// amplifier as the output; an LFO whose depth follows
+		// mod_pressure.
+		{"shapers", graphBuild(t, "sh2", "o:osc", "n:noise", "m:mix", "sh:shaper", "f:filter", "a:amp", "sh2:shaper",
+			"e:env", "fe:env", "l:lfo", "mp:input", "n.level=0.2", "sh.amount=3", "sh2.amount=1.5", "f.cutoff=900", "f.q=2",
+			"e.attack=0.002", "e.decay=0.3", "e.sustain=0.7", "e.release=0.1", "e.curve=exponential",
+			"fe.attack=0.05", "fe.decay=0.1", "fe.sustain=0", "a.gain=0", "l.depth=0", "l.rate=6", "mp.source=mod_pressure",
+			"o>m.in1", "n>m.in2", "m>sh.in*0.6", "sh>f.in", "f>a.in", "a>sh2.in*2", "e>a.gain*0.8", "fe>sh.amount*20",
+			"fe>f.cutoff*2", "mp>l.depth*0.5", "l>o.semi"), 45, 0.8, 12000, 6000, VoiceInput{Mod: 0.2, Pressure: 0.7}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

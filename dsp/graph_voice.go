@@ -393,6 +393,8 @@ func inputValue(src float64, v *GraphVoice, in *VoiceInput) float64 {
 		return in.Mod
 	case InputPressure:
 		return in.Pressure
+	case InputModPressure:
+		return max(in.Mod, in.Pressure)
 	}
 	return 0
 }
@@ -496,6 +498,8 @@ func (r *GraphRenderer) control(p *GraphProgram, v *GraphVoice, in *VoiceInput) 
 			row[op.val+2] = pp[OscLevel]
 		case KindNoise:
 			row[op.val] = pp[NoiseLevel]
+		case KindShaper:
+			row[op.val] = modOne(p, op, ShaperAmount, &r.regS) * op.inAmt[0]
 		case KindFilter:
 			row[op.val] = modOne(p, op, FilterCutoff, &r.regS)
 			row[op.val+1] = modOne(p, op, FilterQ, &r.regS)
@@ -575,6 +579,12 @@ func (r *GraphRenderer) audio(p *GraphProgram, v *GraphVoice, segs []graphSeg, c
 				ok = false
 			}
 			continue
+		case KindShaper:
+			x := r.bufs[op.in[0]][:]
+			for si := range segs {
+				s := &segs[si]
+				shape(x[s.pos:s.pos+s.m], y[s.pos:s.pos+s.m], float32(s.v[op.val]))
+			}
 		case KindMix:
 			if op.clear {
 				clear(y[c0:c1])
@@ -611,6 +621,32 @@ func (r *GraphRenderer) audio(p *GraphProgram, v *GraphVoice, segs []graphSeg, c
 		}
 	}
 	return ok
+}
+
+// shape writes the soft clip of g·x into y (they may be the same
+// buffer): SoftClip's curve, x·(27+x²)/(27+9x²) for |x| <= 3 and ±1
+// beyond, with any gain (SoftClip raises a gain below 1 to 1; here a
+// route's amount may scale the input down).
+func shape(x, y []float32, g float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		u := v * g
+		if u > 3 {
+			u = 3
+		} else if u < -3 {
+			u = -3
+		}
+		u2 := u * u
+		w := u * (27 + u2) / (27 + 9*u2)
+		if w > 1 { // float32 rounding near |u| = 3
+			w = 1
+		} else if w < -1 {
+			w = -1
+		} else if w != w { // NaN input
+			w = 0
+		}
+		y[i] = w
+	}
 }
 
 // runGraphOsc adds an oscillator or noise module into y, one render call

@@ -78,7 +78,7 @@ func withBurst(cs, burst []proto.Command) ([]proto.Command, int) {
 func TestPatchCommitSurvivesKill(t *testing.T) {
 	cs := script(2, 5)
 	cs, _ = withBurst(cs, graphBurst(t, "subtractive", 0, 1, 4800+testRate/2))
-	cs, _ = withBurst(cs, graphBurst(t, "pad", 3, 2, 4800+testRate*3/4))
+	cs, _ = withBurst(cs, graphBurst(t, "shimmer", 3, 2, 4800+testRate*3/4))
 	frames := int(cs[len(cs)-1].Frame) + testRate/2
 	want := patchReference(t, cs, frames, 64)
 	if plain := patchReference(t, script(2, 5), frames, 64); equalSamples(plain, want) {
@@ -108,7 +108,7 @@ func TestPatchCommitSurvivesKill(t *testing.T) {
 func TestPatchRespawnMidBurst(t *testing.T) {
 	cs := script(3, 6)
 	commitAt := uint64(4800 + 2*testRate)
-	burst := graphBurst(t, "pluck", 5, 0, 4800+testRate/2)
+	burst := graphBurst(t, "echo-pluck", 5, 0, 4800+testRate/2)
 	half := len(burst) / 2
 	for i := half; i < len(burst); i++ {
 		burst[i].Frame = commitAt
@@ -302,7 +302,7 @@ func TestPatchCommitAtFrame(t *testing.T) {
 func TestPatchGraphsSurviveColdRestart(t *testing.T) {
 	h := startHarness(t, Config{}, 128, 6)
 	h.waitRedundant(0)
-	pluck := shippedGraphs(t)["patches/pluck.toml"]
+	pluck := shippedGraphs(t)["patches/echo-pluck.toml"]
 	sine := oscGraph(t, 1000)
 	b1 := ticketed(t, &pluck, 0, 0, 0)
 	h.send(b1...)

@@ -103,14 +103,16 @@ func newPatchHost(log zerolog.Logger, dir string, send func(proto.Command) error
 	return h
 }
 
-// loadLibrary reads the shipped patches ("patches/*.toml" in shipped) and
-// then the user's (dir/*.toml), which replace shipped ones of the same
-// name. A broken file is logged in one line ("file:line:col: ...") and
+// loadLibrary reads the shipped patches (the examples, "patches/*.toml" in
+// shipped, and the presets' graph forms, "presets/*.toml") and then the
+// user's (dir/*.toml), which replace shipped ones of the same name. A broken file is logged in one line ("file:line:col: ...") and
 // left out.
 func (h *patchHost) loadLibrary(shipped fs.FS) {
 	if shipped != nil {
-		names, _ := fs.Glob(shipped, "patches/*.toml")
-		for _, n := range names {
+		// The examples, then the graph forms of the presets.
+		examples, _ := fs.Glob(shipped, "patches/*.toml")
+		presets, _ := fs.Glob(shipped, "presets/*.toml")
+		for _, n := range append(examples, presets...) {
 			src, err := fs.ReadFile(shipped, n)
 			if err == nil {
 				h.addFile(n, src, false)
@@ -623,7 +625,7 @@ func (h *patchHost) do(verb string, args []patchArg, frame uint64) ([]any, error
 	case "create":
 		k, ok := dsp.ParseModuleKind(str(1))
 		if !ok {
-			return nil, fmt.Errorf("unknown kind %q (want osc, noise, env, lfo, filter, amp, mix, input, drive or delay)", str(1))
+			return nil, fmt.Errorf("unknown kind %q (want osc, noise, env, lfo, filter, amp, mix, shaper, input, drive or delay)", str(1))
 		}
 		if err := g.AddModule(str(0), k); err != nil {
 			return nil, err

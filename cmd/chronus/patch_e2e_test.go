@@ -69,8 +69,9 @@ func TestPatchLiveOverOSC(t *testing.T) {
 		}
 	}
 	send("/patch/commit", int32(1), "beep")
-	// The shipped patches hold slots 0..2: the commit takes slot 3.
-	if m := patchReplies(t, client, 9)[8]; msgText(m) != "/patch/ok commit 1 3 beep" {
+	// The 16 shipped patches fill the 16 slots, in name order and bound to
+	// no program: the commit takes the first that no channel plays, 0.
+	if m := patchReplies(t, client, 9)[8]; msgText(m) != "/patch/ok commit 1 0 beep" {
 		t.Fatalf("commit: %s", msgText(m))
 	}
 	time.Sleep(700 * time.Millisecond) // the held note goes on after the commit
@@ -93,13 +94,13 @@ func TestPatchLiveOverOSC(t *testing.T) {
 	send("/patch/save", "beep")
 	send("/patch/list")
 	r = patchReplies(t, client, 15)
-	if msgText(r[13]) != "/patch/ok save beep" || msgText(r[14]) != "/patch/ok list beep pad pluck subtractive" {
+	if msgText(r[13]) != "/patch/ok save beep" || msgText(r[14]) != "/patch/ok list "+shippedNames(t, "beep") {
 		t.Fatalf("save and list: %s, %s", msgText(r[13]), msgText(r[14]))
 	}
-	// A map rule loads the saved patch onto channel 2 (slot 4: the live
-	// commit in slot 3 is not the library's "beep"); a note there plays it.
+	// A map rule loads the saved patch onto channel 2 (slot 1: the live
+	// commit in slot 0 is not the library's "beep"); a note there plays it.
 	send("/test/load", int32(1))
-	if m := patchReplies(t, client, 16)[15]; msgText(m) != "/patch/ok load beep 2 4" {
+	if m := patchReplies(t, client, 16)[15]; msgText(m) != "/patch/ok load beep 2 1" {
 		t.Fatalf("mapped load: %s", msgText(m))
 	}
 	send("/test/note", int32(1))
@@ -262,7 +263,7 @@ func TestPatchCommitInBundleAtItsTime(t *testing.T) {
 	client.sendBundle(in.port, at, goosc.NewMessage("/patch/commit/1"))
 	client.sendBundle(in.port, at.Add(3*frame/2), key(62, 1)) // D4, on the graph
 	client.sendBundle(in.port, at.Add(700*time.Millisecond), key(69, 0), key(62, 0))
-	if m := patchReplies(t, client, 5)[4]; msgText(m) != "/patch/ok commit 1 3 " {
+	if m := patchReplies(t, client, 5)[4]; msgText(m) != "/patch/ok commit 1 0 " {
 		t.Fatalf("commit: %s", msgText(m))
 	}
 	if early := time.Until(at); early < 50*time.Millisecond {

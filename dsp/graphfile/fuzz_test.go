@@ -1,6 +1,7 @@
 package graphfile
 
 import (
+	"io/fs"
 	"testing"
 
 	"github.com/chronus-audio/chronus/dsp"
@@ -10,6 +11,11 @@ import (
 // to a file that parses back to the same graph.
 func FuzzParse(f *testing.F) {
 	for _, src := range shippedPatches(f) {
+		f.Add(src)
+	}
+	names, _ := fs.Glob(Shipped(), "presets/*.toml")
+	for _, n := range names {
+		src, _ := fs.ReadFile(Shipped(), n)
 		f.Add(src)
 	}
 	f.Add([]byte("[patch]\nout = \"a\"\n[[module]]\nid = \"a\"\nkind = \"amp\"\n"))

@@ -12,7 +12,7 @@
 //
 //	[[module]]
 //	id = "osc1"            # a letter, then letters, digits, _ or -; 1..16 bytes
-//	kind = "osc"           # osc, noise, env, lfo, filter, amp, mix, input
+//	kind = "osc"           # osc, noise, env, lfo, filter, amp, mix, shaper, input
 //	wave = "saw"           # the kind's parameters; any left out take their defaults
 //	detune = -8
 //
@@ -39,7 +39,10 @@
 // a file that parses is a playable patch; every error names the file,
 // line and column of the offending key: "sub6.toml:14:1: ...".
 //
-// The shipped example patches live in patches/ and are embedded (Shipped).
+// The shipped example patches live in patches/ and are embedded (Shipped);
+// the graph forms of the shipped presets (dsp/presets: every one but the
+// drum kit) live in presets/, under the presets' names, and are embedded
+// too.
 package graphfile
 
 import (
@@ -60,11 +63,14 @@ import (
 	"github.com/chronus-audio/chronus/mapping/tomlpos"
 )
 
-//go:embed patches/*.toml
+//go:embed patches/*.toml presets/*.toml
 var shipped embed.FS
 
-// Shipped returns the example patches embedded in the binary (their
-// names are "patches/NAME.toml").
+// Shipped returns the patches embedded in the binary: examples of what a
+// graph can do in "patches/NAME.toml", and the graph forms of the shipped
+// presets in "presets/NAME.toml", where NAME.toml sounds like the preset
+// NAME of dsp/presets (presets_match_test.go says how closely). Names are
+// unique across both folders.
 func Shipped() fs.FS { return shipped }
 
 // Error is a problem in a patch file, at the line and column of the
@@ -296,11 +302,11 @@ func (ps *parser) module(g *dsp.Graph, i int, t map[string]any) error {
 	}
 	kind, ok := t["kind"].(string)
 	if !ok {
-		return ps.errAt(at+".kind", "module "+id+" needs kind = \"osc\" (or noise, env, lfo, filter, amp, mix, input)")
+		return ps.errAt(at+".kind", "module "+id+" needs kind = \"osc\" (or noise, env, lfo, filter, amp, mix, shaper, input)")
 	}
 	k, ok := dsp.ParseModuleKind(kind)
 	if !ok {
-		return ps.errAt(at+".kind", "module "+id+": unknown kind "+strconv.Quote(kind)+" (want osc, noise, env, lfo, filter, amp, mix or input)")
+		return ps.errAt(at+".kind", "module "+id+": unknown kind "+strconv.Quote(kind)+" (want osc, noise, env, lfo, filter, amp, mix, shaper or input)")
 	}
 	if k.Fx() {
 		return ps.errAt(at+".kind", "module "+id+": "+kind+" is an effect: declare it in [[fx]]")

@@ -3,6 +3,7 @@ package graphfile
 import (
 	"io/fs"
 	"math"
+	"path"
 	"strings"
 	"testing"
 
@@ -11,8 +12,8 @@ import (
 
 func shippedPatches(t testing.TB) map[string][]byte {
 	t.Helper()
-	names, err := fs.Glob(Shipped(), "patches/*.toml")
-	if err != nil || len(names) < 3 {
+	names, err := fs.Glob(Shipped(), "*/*.toml")
+	if err != nil || len(names) < 16 {
 		t.Fatalf("shipped patches: %v %v", names, err)
 	}
 	out := map[string][]byte{}
@@ -35,7 +36,7 @@ func TestShippedPatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			base := strings.TrimSuffix(strings.TrimPrefix(name, "patches/"), ".toml")
+			base := strings.TrimSuffix(path.Base(name), ".toml")
 			if g.NameString() != base {
 				t.Errorf("name %q, want %q", g.NameString(), base)
 			}
@@ -350,13 +351,13 @@ func stageGraph(t *testing.T, s *dsp.Synth, g *dsp.Graph) {
 	}
 }
 
-// TestShippedPluckEchoes: the shipped pluck plays through its effects
+// TestShippedPluckEchoes: the shipped echo-pluck plays through its effects
 // chain in a synth: after the note has ended its echo rings on, and that
 // tail correlates best (lags d/2..3d/2) with the dry pluck 0.375 s (its
 // delay time, d frames) before it.
 func TestShippedPluckEchoes(t *testing.T) {
 	const rate, n, d = 48000, 36000, 18000 // d = 0.375 s
-	g, err := Parse("pluck.toml", shippedPatches(t)["patches/pluck.toml"])
+	g, err := Parse("echo-pluck.toml", shippedPatches(t)["patches/echo-pluck.toml"])
 	if err != nil {
 		t.Fatal(err)
 	}
