@@ -323,18 +323,7 @@ func TestPatchGraphsSurviveColdRestart(t *testing.T) {
 	a, b := h.activePID(), h.standbyPID()
 	kill(h, a, syscall.SIGKILL)
 	kill(h, b, syscall.SIGKILL)
-	deadline := time.Now().Add(30 * time.Second)
-	for h.e.Stats().ColdStarts == 0 || h.e.pubStandby.Load() < 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no cold restart: %+v", h.e.Stats())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	w := h.e.slots[h.e.pubActive.Load()].Load()
-	base := w.reg.u64(offStartBlock).Load() * 64
-	if w.reg.u64(offMode).Load() == modeRestore {
-		base = w.reg.u64(offSnapBase).Load()
-	}
+	base := h.waitColdRestart(t)
 	played, _ := h.e.PlayPosition()
 	at := played + testRate/2
 	var notes []proto.Command

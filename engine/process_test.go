@@ -259,20 +259,7 @@ func TestBothWorkersLost(t *testing.T) {
 	if !killed {
 		t.Fatal("the engine never had two workers in sync")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for h.e.Stats().ColdStarts == 0 || h.e.pubStandby.Load() < 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no cold restart: %+v", h.e.Stats())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	// The frame the fresh synths count from: a cold-started worker has it
-	// as its start block; one respawned since from its snapshot's base.
-	w := h.e.slots[h.e.pubActive.Load()].Load()
-	base := w.reg.u64(offStartBlock).Load() * 64
-	if w.reg.u64(offMode).Load() == modeRestore {
-		base = w.reg.u64(offSnapBase).Load()
-	}
+	base := h.waitColdRestart(t)
 	frames := int(cs[len(cs)-1].Frame) + testRate/2
 	got := h.waitFrames(frames)
 	st := h.e.Stats()
@@ -298,4 +285,25 @@ func TestBothWorkersLost(t *testing.T) {
 		t.Fatalf("less than a second of output after the restart (from frame %d)", from)
 	}
 	compare(t, got[2*from:2*frames], want[2*(from-int(base)):])
+}
+
+// waitColdRestart waits until the engine has cold-started fresh workers
+// and has a standby again, and returns the frame the fresh synths count
+// from: a cold-started worker has it as its start block; one respawned
+// since from its snapshot's base.
+func (h *harness) waitColdRestart(t *testing.T) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for h.e.Stats().ColdStarts == 0 || h.e.pubStandby.Load() < 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no cold restart: %+v", h.e.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w := h.e.slots[h.e.pubActive.Load()].Load()
+	base := w.reg.u64(offStartBlock).Load() * uint64(w.reg.blockFrames)
+	if w.reg.u64(offMode).Load() == modeRestore {
+		base = w.reg.u64(offSnapBase).Load()
+	}
+	return base
 }
