@@ -36,7 +36,9 @@ import (
 // decayed to 0 (so each must have sustain 0); a note of a patch in choke
 // group Choke (1..255; 0 none) silences, with a short fade, the graph
 // notes of its channel whose patches are in the same group (preset notes
-// are not in graph choke groups).
+// are not in graph choke groups). In a kit (graph_kit.go: a graph per
+// MIDI key) they are options of each sound, so a closed hat can choke an
+// open one.
 //
 // Graph is a plain pointer-free value (ids and port names are NUL-padded
 // byte arrays), so it can be copied, compared with == and kept in a

@@ -64,6 +64,10 @@ const (
 	// PatchDisconnect removes the routes from module to port key of module
 	// param.
 	PatchDisconnect
+	// PatchAmount sets the amount of the routes from module to port key
+	// of module param to value, keeping their places (a kit's sounds
+	// differ from their template in route amounts too; graph_kit.go).
+	PatchAmount
 )
 
 // graphVoice is one note of the graph pool.
@@ -78,7 +82,8 @@ type graphVoice struct {
 	fade      int32 // frames left of the fade-out
 	serial    uint64
 	gl, gr    float64 // running channel gains (volume², expression², pan)
-	pan       float64 // channel pan that panL, panR are for
+	pan       float64 // pan that panL, panR are for (the channel's plus kpan)
+	kpan      float64 // a kit key's pan offset (graph_kit.go), else 0
 	panL      float64
 	panR      float64
 	v         GraphVoice
@@ -131,6 +136,8 @@ type graphState struct {
 	fxBus   [2][MaxBlock]float32              // a chain's input and output
 	fxTmp   [MaxBlock]float32                 // a drive's scratch
 	fxLines [FxDelayUnits]fxDelayLine         // the delay lines
+
+	kit kitState // the drum kit as graphs (graph_kit.go)
 }
 
 // StagePatch applies one staging edit to the staged graph at once (nothing
@@ -181,7 +188,7 @@ func (s *Synth) stagePatch(op PatchEdit, module, param string, key uint8, value 
 		}
 		m.Param[p] = value
 		m.Set |= 1 << uint(p)
-	case PatchConnect, PatchDisconnect:
+	case PatchConnect, PatchDisconnect, PatchAmount:
 		to, ok := id16(param)
 		if !ok {
 			return false
@@ -196,6 +203,19 @@ func (s *Synth) stagePatch(op PatchEdit, module, param string, key uint8, value 
 		}
 		var pn [16]byte
 		copy(pn[:], port)
+		if op == PatchAmount {
+			if !finite64(value) {
+				return false
+			}
+			n := 0
+			for r := 0; r < int(g.NRoutes); r++ {
+				if rt := &g.Routes[r]; rt.From == id && rt.To == to && rt.Port == pn {
+					rt.Amount = value
+					n++
+				}
+			}
+			return n > 0
+		}
 		if op == PatchDisconnect {
 			n, nr := 0, int(g.NRoutes)
 			for r := 0; r < nr; r++ {
@@ -357,6 +377,10 @@ func (s *Synth) freeInstance() int {
 // applyCommit performs a commit event at its frame.
 func (s *Synth) applyCommit(ev *Event) {
 	gs := &s.g
+	if ev.Value < 0 {
+		s.applyKit(ev)
+		return
+	}
 	inst := int(ev.Value)
 	if inst == parkInst {
 		inst = s.unpark(ev)
@@ -389,7 +413,7 @@ func (s *Synth) unpark(ev *Event) int {
 	}
 	var latest [graphInstances]uint64
 	for i := 0; i < gs.ngv+fadeSlots; i++ {
-		if v := &gs.voices[i]; v.on {
+		if v := &gs.voices[i]; v.on && v.inst < graphInstances {
 			latest[v.inst] = max(latest[v.inst], v.serial)
 		}
 	}
@@ -421,9 +445,13 @@ func (s *Synth) unpark(ev *Event) int {
 	return -1
 }
 
-// graphFor returns the instance a new note on channel ch plays, or -1 for
+// graphFor returns the instance a new note on channel ch plays, kitSel
+// when the channel plays the kit (the key picks the program), or -1 for
 // the preset.
 func (s *Synth) graphFor(ch uint8) int {
+	if k := &s.g.kit; k.live != 0 && k.chans&(1<<(ch%Channels)) != 0 {
+		return kitSel
+	}
 	if sl := s.chans[ch].graph; sl != 0 {
 		if in := s.g.slots[sl-1]; in != 0 {
 			return int(in) - 1
@@ -432,12 +460,21 @@ func (s *Synth) graphFor(ch uint8) int {
 	return -1
 }
 
-// graphNoteOn starts (or retriggers) a note of instance inst.
+// graphNoteOn starts (or retriggers) a note of instance inst, or of the
+// kit program of key (inst kitSel).
 func (s *Synth) graphNoteOn(ch, key uint8, vel float64, inst int) {
 	gs := &s.g
-	if c := gs.progs[inst].choke; c != 0 {
+	kpan := 0.0
+	if inst == kitSel {
+		var ok bool
+		if inst, kpan, ok = gs.kitNote(key); !ok {
+			return // the kit has no sound on this key
+		}
+	}
+	prog := gs.prog(uint8(inst))
+	if c := prog.choke; c != 0 {
 		for i := 0; i < gs.ngv+fadeSlots; i++ {
-			if v := &gs.voices[i]; v.ch == ch && gs.progs[v.inst].choke == c && !v.done() {
+			if v := &gs.voices[i]; v.on && v.ch == ch && gs.prog(v.inst).choke == c && !v.done() {
 				v.startFade(s.fadeLen)
 			}
 		}
@@ -475,11 +512,11 @@ func (s *Synth) graphNoteOn(ch, key uint8, vel float64, inst int) {
 		*v = graphVoice{fresh: true}
 	}
 	v.on, v.held, v.sustained, v.fading = true, true, false, false
-	v.ch, v.key, v.inst = ch, key, uint8(inst)
+	v.ch, v.key, v.inst, v.kpan = ch, key, uint8(inst), kpan
 	v.serial = s.serial
-	gs.r.NoteOn(&gs.progs[inst], &v.v, key, vel, s.serial)
+	gs.r.NoteOn(prog, &v.v, key, vel, s.serial)
 	gs.active[idx/64] |= 1 << uint(idx%64)
-	if gs.progs[inst].nfx > 0 {
+	if prog.nfx > 0 {
 		s.fxNoteOn(inst, ch)
 	}
 }
@@ -498,7 +535,7 @@ func (s *Synth) releaseGraphKey(ch, key uint8) {
 // graphRelease releases a graph voice's envelopes; a graph without
 // envelopes fades out instead of stopping dead; a one-shot plays on.
 func (s *Synth) graphRelease(v *graphVoice) {
-	p := &s.g.progs[v.inst]
+	p := s.g.prog(v.inst)
 	v.held, v.sustained = false, false
 	if p.once {
 		return
@@ -557,7 +594,7 @@ func (s *Synth) graphNoteOff(ch, key uint8, sus bool) {
 		if v.ch != ch || v.key != key || !v.held || v.done() {
 			continue
 		}
-		if sus && !s.g.progs[v.inst].once {
+		if sus && !s.g.prog(v.inst).once {
 			v.held, v.sustained = false, true
 		} else {
 			s.graphRelease(v)
@@ -647,7 +684,7 @@ func (s *Synth) runGraphVoice(v *graphVoice, l, r []float32) int {
 			m = min(m, max(int(v.fade), 1))
 		}
 		if !v.v.gate || v.v.once {
-			p := &s.g.progs[v.inst]
+			p := s.g.prog(v.inst)
 			t := v.v.endsIn(p)
 			if t <= 0 { // no envelope runs (a fading voice): period by period
 				if t = int(v.v.tick); t <= 0 {
@@ -674,13 +711,18 @@ func (s *Synth) runGraphVoice(v *graphVoice, l, r []float32) int {
 // same gains.
 func (s *Synth) mixGraphVoice(v *graphVoice, l, r []float32) {
 	gs := &s.g
-	p := &gs.progs[v.inst]
+	p := gs.prog(v.inst)
 	c := &s.chans[v.ch]
 	in := VoiceInput{Bend: c.bend * c.bendRange, Mod: c.mod, Pressure: c.pressure}
+	pan := c.pan
+	if v.inst >= kitInstBase {
+		in.Bend = 0 // kit sounds ignore the bend, as the preset kit does
+		pan = clampF(pan+v.kpan, -1, 1)
+	}
 	g := c.volume * c.volume * c.expression * c.expression
-	if v.pan != c.pan || v.fresh {
-		v.pan = c.pan
-		v.panL, v.panR = panGains(c.pan)
+	if v.pan != pan || v.fresh {
+		v.pan = pan
+		v.panL, v.panR = panGains(pan)
 	}
 	tl, tr := g*v.panL, g*v.panR
 	if v.fresh {

@@ -2,6 +2,7 @@ package graphfile
 
 import (
 	"io/fs"
+	"reflect"
 	"testing"
 
 	"github.com/chronus-audio/chronus/dsp"
@@ -43,6 +44,42 @@ func FuzzParse(f *testing.F) {
 		}
 		if back != g {
 			t.Fatalf("round trip changed the graph:\n%s", enc)
+		}
+	})
+}
+
+// FuzzParseKit: ParseKit never panics; what it accepts has sounds that
+// compile and fit a synth, and encodes to a file that parses back to
+// the same kit.
+func FuzzParseKit(f *testing.F) {
+	src, _ := fs.ReadFile(Kits(), "kits/drums.toml")
+	f.Add(src)
+	f.Add([]byte(kitSrc))
+	f.Add([]byte("[[template]]\nname = \"t\"\nout = \"a\"\ntemplate.module = 1\n"))
+	f.Add([]byte("template = [{name = \"t\", out = \"o\", module = [{id = \"o\", kind = \"osc\"}]}]\nsound = [{keys = [\"0-127\"], template = \"t\", set = {\"o.hz\" = 1e4, \"o.wave\" = \"saw\"}}]\n"))
+	f.Add([]byte("sound = [{keys = 1, out = \"o\", module = [{id = \"o\", kind = \"osc\"}], fx = [{kind = \"drive\"}]}]\n"))
+	f.Add([]byte("[[sound]]\nkeys = [\"3-\", -1, 3.5]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		k, err := ParseKit("fuzz.toml", src)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		for i := range k.Sounds {
+			var p dsp.GraphProgram
+			if err := dsp.Compile(&k.Sounds[i].Graph, &p); err != nil {
+				t.Fatalf("sound %d does not compile: %v", i, err)
+			}
+		}
+		enc := EncodeKit(k)
+		back, err := ParseKit("fuzz.toml", enc)
+		if err != nil {
+			t.Fatalf("encoded kit does not parse: %v\n%s", err, enc)
+		}
+		if !reflect.DeepEqual(back, k) {
+			t.Fatalf("round trip changed the kit:\n%s", enc)
 		}
 	})
 }

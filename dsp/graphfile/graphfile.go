@@ -43,6 +43,12 @@
 // the graph forms of the shipped presets (dsp/presets: every one but the
 // drum kit) live in presets/, under the presets' names, and are embedded
 // too.
+//
+// Kit files (ParseKit, EncodeKit; kit.go) map MIDI keys to graphs, most
+// of them written once as templates that each sound adjusts with a set
+// table. The drum kit's data form, kits/drums.toml, is embedded apart
+// from the patches (Kits), so that a loader of Shipped's patch files
+// never reads it as a patch.
 package graphfile
 
 import (
@@ -96,10 +102,25 @@ type parser struct {
 	file  string
 	idx   tomlpos.Index
 	nmods int // [[module]] tables; the [[fx]] modules follow them in the graph
+	// base is the key path of the table holding the graph's module,
+	// route and fx arrays: "" in a patch file, "sound.3" or
+	// "template.0" in a kit file. Paths given to errAt, sortedKeys and
+	// has are relative to it.
+	base string
+	kit  bool // a kit file: the graph's out, one_shot and choke sit beside its arrays, not in [patch]
+}
+
+// hdr returns the key path of a graph header key (out, one_shot, choke):
+// in [patch] in a patch file, beside the arrays in a kit.
+func (ps *parser) hdr(k string) string {
+	if ps.kit {
+		return k
+	}
+	return tomlpos.Join("patch", k)
 }
 
 func (ps *parser) errAt(path, msg string) *Error {
-	p := ps.idx.Lookup(path)
+	p := ps.idx.Lookup(ps.path(path))
 	return &Error{File: ps.file, Line: p.Line, Col: p.Col, Msg: msg}
 }
 
@@ -194,18 +215,23 @@ func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 		return g, ps.errAt("patch.name", "the patch name is longer than "+strconv.Itoa(len(g.Name))+" bytes")
 	}
 	g.SetName(pname)
+	return g, ps.body(&g, doc, out)
+}
 
-	// [[module]]
+// body reads the graph's [[module]], [[fx]] and [[route]] arrays from
+// doc into g, sets its output to out and compiles it. In a kit (ps.kit)
+// effects are refused.
+func (ps *parser) body(g *dsp.Graph, doc map[string]any, out string) error {
 	mods, err := ps.tables(doc, "module")
 	if err != nil {
-		return g, err
+		return err
 	}
 	if len(mods) > dsp.MaxModules {
-		return g, ps.errAt("module."+strconv.Itoa(dsp.MaxModules), "more than "+strconv.Itoa(dsp.MaxModules)+" modules")
+		return ps.errAt("module."+strconv.Itoa(dsp.MaxModules), "more than "+strconv.Itoa(dsp.MaxModules)+" modules")
 	}
 	for i, m := range mods {
-		if err := ps.module(&g, i, m); err != nil {
-			return g, err
+		if err := ps.module(g, i, m); err != nil {
+			return err
 		}
 	}
 	ps.nmods = len(mods)
@@ -213,48 +239,54 @@ func parse(name string, src []byte, program *int) (dsp.Graph, error) {
 	// [[fx]]
 	fxs, err := ps.tables(doc, "fx")
 	if err != nil {
-		return g, err
+		return err
+	}
+	if ps.kit && len(fxs) > 0 {
+		return ps.errAt("fx", "kit sounds take no effects (the kit's sounds are mixed without an effects chain)")
 	}
 	switch {
 	case len(fxs) > dsp.MaxFx:
-		return g, ps.errAt("fx."+strconv.Itoa(dsp.MaxFx), "more than "+strconv.Itoa(dsp.MaxFx)+" effects")
+		return ps.errAt("fx."+strconv.Itoa(dsp.MaxFx), "more than "+strconv.Itoa(dsp.MaxFx)+" effects")
 	case len(mods)+len(fxs) > dsp.MaxModules:
-		return g, ps.errAt("fx."+strconv.Itoa(dsp.MaxModules-len(mods)), "more than "+strconv.Itoa(dsp.MaxModules)+" modules and effects")
+		return ps.errAt("fx."+strconv.Itoa(dsp.MaxModules-len(mods)), "more than "+strconv.Itoa(dsp.MaxModules)+" modules and effects")
 	}
 	for i, t := range fxs {
-		if err := ps.fx(&g, i, t); err != nil {
-			return g, err
+		if err := ps.fx(g, i, t); err != nil {
+			return err
 		}
 	}
 
 	// [[route]]
 	routes, err := ps.tables(doc, "route")
 	if err != nil {
-		return g, err
+		return err
 	}
 	if len(routes) > dsp.MaxRoutes {
-		return g, ps.errAt("route."+strconv.Itoa(dsp.MaxRoutes), "more than "+strconv.Itoa(dsp.MaxRoutes)+" routes")
+		return ps.errAt("route."+strconv.Itoa(dsp.MaxRoutes), "more than "+strconv.Itoa(dsp.MaxRoutes)+" routes")
 	}
 	for i, r := range routes {
-		if err := ps.route(&g, i, r); err != nil {
-			return g, err
+		if err := ps.route(g, i, r); err != nil {
+			return err
 		}
 	}
 
 	if out == "" {
-		return g, ps.errAt("patch", "no output: set out = \"module\" in [patch]")
+		if ps.kit {
+			return ps.errAt("", "no output: set out = \"module\"")
+		}
+		return ps.errAt("patch", "no output: set out = \"module\" in [patch]")
 	}
 	if len(out) > len(g.Out) {
-		return g, ps.errAt("patch.out", "no module "+strconv.Quote(out))
+		return ps.errAt(ps.hdr("out"), "no module "+strconv.Quote(out))
 	}
 	copy(g.Out[:], out)
 
 	// The graph as a whole: cycles, connections, types.
 	var prog dsp.GraphProgram
-	if err := dsp.Compile(&g, &prog); err != nil {
-		return g, ps.graphError(err)
+	if err := dsp.Compile(g, &prog); err != nil {
+		return ps.graphError(err)
 	}
-	return g, nil
+	return nil
 }
 
 // tables returns the array of tables doc[key] (none when absent).
@@ -285,7 +317,7 @@ func (ps *parser) sortedKeys(base string, t map[string]any) []string {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		a, b := ps.idx.Lookup(tomlpos.Join(base, keys[i])), ps.idx.Lookup(tomlpos.Join(base, keys[j]))
+		a, b := ps.idx.Lookup(tomlpos.Join(ps.path(base), keys[i])), ps.idx.Lookup(tomlpos.Join(ps.path(base), keys[j]))
 		if a != b {
 			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 		}
@@ -354,42 +386,52 @@ func (ps *parser) params(m *dsp.Module, at, what, id, kind string, t map[string]
 		if j < 0 {
 			return ps.errAt(kp, what+": "+kind+" has no parameter "+strconv.Quote(key)+" (want "+paramNames(k)+")")
 		}
-		info := k.Param(j)
-		var x float64
-		switch v := t[key].(type) {
-		case int64:
-			x = float64(v)
-		case float64:
-			x = v
-		case string:
-			e := -1
-			for n, name := range info.Enum {
-				if name == v {
-					e = n
-				}
-			}
-			if e < 0 {
-				if info.Enum == nil {
-					return ps.errAt(kp, id+"."+key+" must be a number")
-				}
-				return ps.errAt(kp, id+"."+key+": unknown value "+strconv.Quote(v)+" (want "+strings.Join(info.Enum, ", ")+")")
-			}
-			x = float64(e)
-		default:
-			return ps.errAt(kp, id+"."+key+" must be a number or a name")
-		}
-		if info.Enum != nil {
-			if _, isName := t[key].(string); !isName {
-				return ps.errAt(kp, id+"."+key+" must be one of "+strings.Join(info.Enum, ", "))
-			}
-		}
-		if !(x >= info.Min && x <= info.Max) {
-			return ps.errAt(kp, id+"."+key+" = "+formatFloat(x)+" is out of range "+formatFloat(info.Min)+".."+formatFloat(info.Max))
+		x, err := ps.paramValue(k, j, t[key], kp, id+"."+key)
+		if err != nil {
+			return err
 		}
 		m.Param[j] = x
 		m.Set |= 1 << uint(j)
 	}
 	return nil
+}
+
+// paramValue checks value v of parameter j of kind k, written at key
+// path kp; name (module.param) names it in errors.
+func (ps *parser) paramValue(k dsp.ModuleKind, j int, v any, kp, name string) (float64, error) {
+	info := k.Param(j)
+	var x float64
+	switch v := v.(type) {
+	case int64:
+		x = float64(v)
+	case float64:
+		x = v
+	case string:
+		e := -1
+		for n, en := range info.Enum {
+			if en == v {
+				e = n
+			}
+		}
+		if e < 0 {
+			if info.Enum == nil {
+				return 0, ps.errAt(kp, name+" must be a number")
+			}
+			return 0, ps.errAt(kp, name+": unknown value "+strconv.Quote(v)+" (want "+strings.Join(info.Enum, ", ")+")")
+		}
+		x = float64(e)
+	default:
+		return 0, ps.errAt(kp, name+" must be a number or a name")
+	}
+	if info.Enum != nil {
+		if _, isName := v.(string); !isName {
+			return 0, ps.errAt(kp, name+" must be one of "+strings.Join(info.Enum, ", "))
+		}
+	}
+	if !(x >= info.Min && x <= info.Max) {
+		return 0, ps.errAt(kp, name+" = "+formatFloat(x)+" is out of range "+formatFloat(info.Min)+".."+formatFloat(info.Max))
+	}
+	return x, nil
 }
 
 func paramNames(k dsp.ModuleKind) string {
@@ -464,6 +506,20 @@ func (ps *parser) route(g *dsp.Graph, i int, t map[string]any) error {
 	return nil
 }
 
+// has reports whether the key path (relative to base) is written.
+func (ps *parser) has(path string) bool {
+	_, ok := ps.idx[ps.path(path)]
+	return ok
+}
+
+// path returns the full key path of path (relative to base).
+func (ps *parser) path(path string) string {
+	if path == "" {
+		return ps.base
+	}
+	return tomlpos.Join(ps.base, path)
+}
+
 // graphError places a Compile error at the key it concerns.
 func (ps *parser) graphError(err error) error {
 	var ge *dsp.GraphError
@@ -471,7 +527,7 @@ func (ps *parser) graphError(err error) error {
 		return &Error{File: ps.file, Msg: err.Error()}
 	}
 	msg := strings.TrimPrefix(ge.Error(), "dsp: ")
-	key := "patch"
+	key := ps.hdr("")
 	switch {
 	case ge.Route >= 0:
 		key = "route." + strconv.Itoa(int(ge.Route))
@@ -481,7 +537,7 @@ func (ps *parser) graphError(err error) error {
 		case dsp.ErrAmount:
 			key += ".amount"
 		case dsp.ErrBadOp:
-			if _, ok := ps.idx[key+".op"]; ok {
+			if ps.has(key + ".op") {
 				key += ".op"
 			} else {
 				key += ".to"
@@ -490,16 +546,16 @@ func (ps *parser) graphError(err error) error {
 			key += ".to"
 		}
 	case ge.Code == dsp.ErrNoOut || ge.Code == dsp.ErrUnknownOut || ge.Code == dsp.ErrOutNotAudio || ge.Code == dsp.ErrFxOut:
-		key = "patch.out"
+		key = ps.hdr("out")
 	case ge.Code == dsp.ErrOneShot:
-		key = "patch.one_shot"
+		key = ps.hdr(dsp.OptionOneShot)
 	case ge.Module >= 0:
 		at := "module." + strconv.Itoa(int(ge.Module))
 		if i := int(ge.Module) - ps.nmods; i >= 0 {
 			at = "fx." + strconv.Itoa(i)
 		}
 		key = at + ".id"
-		if _, ok := ps.idx[key]; !ok {
+		if !ps.has(key) {
 			key = at + ".kind" // an [[fx]] named after its kind
 		}
 		if ge.Code == dsp.ErrParamRange {
