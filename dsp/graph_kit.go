@@ -374,27 +374,54 @@ func (ks *KitSound) HasKey(key uint8) bool {
 	return key < 128 && ks.Keys[key/64]&(1<<uint(key%64)) != 0
 }
 
-// LoadKit stages sounds as a kit with the staging commands (StageKitBegin,
-// the StagePatch edits of each sound's graph, StageKitSound for each run
-// of consecutive keys) and commits it at frame for channel ch. Between
-// sounds whose graphs have the same modules and routes it sends only the
-// parameters, route amounts (PatchAmount) and options that change, so
-// sounds of one template are best given one after another. It returns the number of commands
-// it issued (the commit included), or the first refusal as an error. Not
-// for the audio thread (it allocates); the engine would carry the same
-// commands.
+// KitStager receives a kit's staging sequence (see StageKit): a Synth
+// applies each call (LoadKit); the engine turns each into a worker command.
+// A call returns false when it is refused.
+type KitStager interface {
+	StagePatch(op PatchEdit, module, param string, key uint8, value float64, voice uint16) bool
+	StageKitBegin() bool
+	StageKitSound(out string, lo, hi uint8, pan float64) bool
+	CommitKit(frame uint64, ch uint8) bool
+}
+
+// LoadKit stages sounds as a kit into s and commits it at frame for
+// channel ch (StageKit), and reports the first refusal with its reason.
+// Not for the audio thread (it allocates).
 func (s *Synth) LoadKit(sounds []KitSound, frame uint64, ch uint8) (int, error) {
-	n := 1
-	if !s.StageKitBegin() {
-		return n, s.kitErr()
+	return StageKit(s, sounds, frame, ch, s.kitErr)
+}
+
+// StageKit sends st the staging sequence of sounds as a kit committed at
+// frame for channel ch: StageKitBegin, then for each sound the StagePatch
+// edits that make the staged graph its graph and a StageKitSound for each
+// run of consecutive keys, then CommitKit. The staged graph is rebuilt
+// (abort, creates, connects) for the first sound and whenever the modules
+// or routes change; between sounds with the same modules and routes only
+// the parameters, route amounts (PatchAmount) and options that change are
+// sent, so sounds of one template are best given one after another. It
+// returns the number of calls, or at the first refusal an error with the
+// reason why() gives (why may be nil). Not for the audio thread.
+func StageKit(st KitStager, sounds []KitSound, frame uint64, ch uint8, why func() error) (int, error) {
+	reason := func() string {
+		if why == nil {
+			return "refused"
+		}
+		return strings.TrimPrefix(why().Error(), "dsp: kit: ")
 	}
+	fail := func(i int, msg string) error {
+		return errors.New("dsp: kit: sound " + strconv.Itoa(i) + " (" + sounds[i].Graph.NameString() + "): " + msg)
+	}
+	n := 1
+	if !st.StageKitBegin() {
+		return n, errors.New("dsp: kit: " + reason())
+	}
+	var cur Graph // what the staged graph holds; the first sound rebuilds it
 	for i := range sounds {
 		sd := &sounds[i]
-		cur := s.StagedGraph()
-		c, ok := s.stageTo(&cur, &sd.Graph)
+		c, ok := stageTo(st, &cur, &sd.Graph)
 		n += c
 		if !ok {
-			return n, errors.New("dsp: kit: sound " + strconv.Itoa(i) + " (" + sd.Graph.NameString() + "): a staging edit was refused")
+			return n, fail(i, "a staging edit was refused")
 		}
 		for k := 0; k < 128; {
 			if !sd.HasKey(uint8(k)) {
@@ -406,16 +433,15 @@ func (s *Synth) LoadKit(sounds []KitSound, frame uint64, ch uint8) (int, error) 
 				hi++
 			}
 			n++
-			if !s.StageKitSound(sd.Graph.OutString(), uint8(k), uint8(hi), sd.Pan) {
-				msg := strings.TrimPrefix(s.kitErr().Error(), "dsp: kit: ")
-				return n, errors.New("dsp: kit: sound " + strconv.Itoa(i) + " (" + sd.Graph.NameString() + "): " + msg)
+			if !st.StageKitSound(sd.Graph.OutString(), uint8(k), uint8(hi), sd.Pan) {
+				return n, fail(i, reason())
 			}
 			k = hi + 1
 		}
 	}
 	n++
-	if !s.CommitKit(frame, ch) {
-		return n, s.kitErr()
+	if !st.CommitKit(frame, ch) {
+		return n, errors.New("dsp: kit: " + reason())
 	}
 	return n, nil
 }
@@ -429,11 +455,11 @@ func (s *Synth) kitErr() error {
 // PatchSets when the two have the same modules (ids and kinds, in order)
 // and routes, else PatchAbort and the whole graph. It returns the edits
 // sent and whether all applied.
-func (s *Synth) stageTo(cur, want *Graph) (int, bool) {
+func stageTo(st KitStager, cur, want *Graph) (int, bool) {
 	n, ok := 0, true
 	set := func(module, param string, v float64) {
 		n++
-		ok = s.StagePatch(PatchSet, module, param, 0, v, 0) && ok
+		ok = st.StagePatch(PatchSet, module, param, 0, v, 0) && ok
 	}
 	same := cur.NModules == want.NModules && cur.NRoutes == want.NRoutes
 	for i := 0; same && i < int(want.NModules); i++ {
@@ -467,7 +493,7 @@ func (s *Synth) stageTo(cur, want *Graph) (int, bool) {
 			}
 			port := want.Modules[to].Kind.PortIndex(padString(b.Port[:]))
 			n++
-			ok = s.StagePatch(PatchAmount, padString(b.From[:]), padString(b.To[:]), uint8(port), b.Amount, 0) && ok
+			ok = st.StagePatch(PatchAmount, padString(b.From[:]), padString(b.To[:]), uint8(port), b.Amount, 0) && ok
 			for q := 0; q < int(cur.NRoutes); q++ {
 				if c := &cur.Routes[q]; c.From == b.From && c.To == b.To && c.Port == b.Port {
 					c.Amount = b.Amount
@@ -477,12 +503,12 @@ func (s *Synth) stageTo(cur, want *Graph) (int, bool) {
 	}
 	if !same {
 		n++
-		ok = s.StagePatch(PatchAbort, "", "", 0, 0, 0)
+		ok = st.StagePatch(PatchAbort, "", "", 0, 0, 0)
 		*cur = Graph{}
 		for i := 0; i < int(want.NModules); i++ {
 			m := &want.Modules[i]
 			n++
-			ok = s.StagePatch(PatchCreate, m.IDString(), m.Kind.String(), 0, 0, 0) && ok
+			ok = st.StagePatch(PatchCreate, m.IDString(), m.Kind.String(), 0, 0, 0) && ok
 			cur.Modules[i] = Module{ID: m.ID, Kind: m.Kind}
 		}
 		for r := 0; r < int(want.NRoutes); r++ {
@@ -493,7 +519,7 @@ func (s *Synth) stageTo(cur, want *Graph) (int, bool) {
 				port = want.Modules[to].Kind.PortIndex(padString(rt.Port[:]))
 			}
 			n++
-			ok = port >= 0 && s.StagePatch(PatchConnect, padString(rt.From[:]), padString(rt.To[:]), uint8(port), rt.Amount, uint16(rt.Op)) && ok
+			ok = port >= 0 && st.StagePatch(PatchConnect, padString(rt.From[:]), padString(rt.To[:]), uint8(port), rt.Amount, uint16(rt.Op)) && ok
 		}
 	}
 	for i := 0; i < int(want.NModules); i++ {
@@ -510,6 +536,7 @@ func (s *Synth) stageTo(cur, want *Graph) (int, bool) {
 	if cur.Choke != want.Choke {
 		set(PatchOptions, OptionChoke, float64(want.Choke))
 	}
+	*cur = *want // what the staged graph now holds, for the next sound
 	return n, ok
 }
 

@@ -312,17 +312,26 @@ func (e *Engine) ConfirmCommit(burst []proto.Command, timeout time.Duration) err
 	}
 }
 
-// KeepPatch tells the engine about patch commands sent with Send that the
-// synth cannot refuse: patch-select (a channel's graph slot or preset)
-// and patch-program (a program's slot). Together with the graphs
+// KeepPatch tells the engine about patch commands sent with Send:
+// patch-select (a channel's graph slot or preset), patch-program (a
+// program's slot), a whole kit burst (kit-begin ... kit-commit, as
+// KitCommands makes it) and kit-select. Together with the graphs
 // ConfirmCommit saw taken, the engine replays them into the fresh workers
 // of a cold restart before they play, so that a restart loses held notes
 // but not the instrument's patches. Other commands are ignored. Normal
 // goroutines only.
 func (e *Engine) KeepPatch(cmds ...proto.Command) {
 	keep := make([]proto.Command, 0, len(cmds))
+	inKit := false
 	for _, c := range cmds {
-		if c.Op == proto.OpPatchSelect || c.Op == proto.OpPatchProgram {
+		switch {
+		case c.Op == proto.OpKitBegin:
+			inKit = true
+			keep = append(keep, c)
+		case inKit:
+			keep = append(keep, c)
+			inKit = c.Op != proto.OpKitCommit
+		case c.Op == proto.OpPatchSelect || c.Op == proto.OpPatchProgram || c.Op == proto.OpKitSelect:
 			keep = append(keep, c)
 		}
 	}
@@ -416,9 +425,11 @@ func (e *Engine) commitOutcome(ticket uint16) (err error, ok bool) {
 // taken into each slot, each channel's last selection and each program's
 // binding. Supervisor only.
 type patchJournal struct {
-	slots [dsp.GraphSlots][]proto.Command
-	chans [proto.MaxChannel + 1]proto.Command // patch-select, Op 0 = none
-	progs [proto.MaxKey + 1]proto.Command     // patch-program, Op 0 = none
+	slots   [dsp.GraphSlots][]proto.Command
+	chans   [proto.MaxChannel + 1]proto.Command // patch-select, Op 0 = none
+	progs   [proto.MaxKey + 1]proto.Command     // patch-program, Op 0 = none
+	kit     []proto.Command                     // the last kit burst
+	kitChan [proto.MaxChannel + 1]proto.Command // kit-select, Op 0 = none
 }
 
 // keep records cmds: bursts (patch-abort ... patch-commit, as ConfirmCommit
@@ -443,6 +454,21 @@ func (j *patchJournal) keep(cmds []proto.Command) {
 			j.chans[commit.Channel] = proto.Command{Op: proto.OpPatchSelect, Channel: commit.Channel,
 				Key: commit.Key, Frame: commit.Frame, Flags: commit.Flags & proto.FlagAbsolute}
 			i = end
+		case proto.OpKitBegin:
+			end := i + 1
+			for end < len(cmds) && cmds[end].Op != proto.OpKitCommit && cmds[end].Op != proto.OpKitBegin {
+				end++
+			}
+			if end == len(cmds) || cmds[end].Op != proto.OpKitCommit {
+				continue // not a whole burst
+			}
+			commit := cmds[end]
+			j.kit = append([]proto.Command(nil), cmds[i:end+1]...)
+			j.kitChan[commit.Channel&proto.MaxChannel] = proto.Command{Op: proto.OpKitSelect, Channel: commit.Channel,
+				Value: 1, Frame: commit.Frame, Flags: commit.Flags & proto.FlagAbsolute}
+			i = end
+		case proto.OpKitSelect:
+			j.kitChan[c.Channel&proto.MaxChannel] = c
 		case proto.OpPatchSelect:
 			j.chans[c.Channel&proto.MaxChannel] = c
 		case proto.OpPatchProgram:
@@ -457,11 +483,12 @@ func (j *patchJournal) keep(cmds []proto.Command) {
 
 // commands returns what a fresh synth needs to play the kept patches: the
 // graph bursts slot by slot, the program bindings, the channel selections
-// (after the bursts, whose commits moved channels too) and an abort that
-// leaves nothing staged, as in a fresh synth. Each carries seq and an
-// absolute frame: its own when it is still ahead of frame, else frame.
-// At most 16 bursts of 180 commands plus 145: it fits a worker's command
-// ring with room for the replay of a cold restart.
+// (after the bursts, whose commits moved channels too), the kit burst and
+// the channels' kit selections, and an abort that leaves nothing staged,
+// as in a fresh synth. Each carries seq and an absolute frame: its own
+// when it is still ahead of frame, else frame. At most 16 bursts of 180
+// commands, a kit of about 600 (the shipped GM kit: 591) and 161 more: it
+// fits a worker's command ring with room for the replay of a cold restart.
 func (j *patchJournal) commands(frame uint64, seq uint32) []proto.Command {
 	var out []proto.Command
 	add := func(c proto.Command) {
@@ -487,6 +514,14 @@ func (j *patchJournal) commands(frame uint64, seq uint32) []proto.Command {
 			add(c)
 		}
 	}
+	for _, c := range j.kit {
+		add(c)
+	}
+	for _, c := range j.kitChan {
+		if c.Op != 0 {
+			add(c)
+		}
+	}
 	if len(out) > 0 {
 		add(proto.Command{Op: proto.OpPatchAbort})
 	}
@@ -502,4 +537,92 @@ func (j *patchJournal) graphs() int {
 		}
 	}
 	return n
+}
+
+// MaxKitCommands bounds a kit burst (KitCommands): with 16 graph bursts it
+// must fit the part of a worker's command ring that a cold restart's
+// replay leaves free (see patchJournal.commands). The shipped GM kit takes
+// 591.
+const MaxKitCommands = 1024
+
+// The kept patches always fit beside the replay of a cold restart.
+var _ [cmdSlots - coldReplay - (dsp.GraphSlots*180 + MaxKitCommands + 2*(proto.MaxChannel+1) + proto.MaxKey + 2)]struct{}
+
+// KitCommands appends to dst the worker commands that stage sounds as a
+// kit and commit it for channel channel (dsp.StageKit's sequence: kit-begin,
+// patch edits, kit-sound per run of keys, kit-commit), and returns the
+// extended slice. Like GraphCommands the commands carry Frame 0 and no
+// sequence numbers: send them in order, unchanged, and pass them to
+// KeepPatch so that a cold restart restores the kit. It fails when a name
+// does not fit a command or the burst would exceed MaxKitCommands; dst is
+// then returned unextended. The workers refuse what dsp refuses (more than
+// dsp.MaxKitPrograms programs, a sound with effects) and keep the kit they
+// had. Control goroutines only (it allocates).
+func KitCommands(sounds []dsp.KitSound, channel uint8, dst []proto.Command) ([]proto.Command, error) {
+	if channel > proto.MaxChannel {
+		return dst, errors.New("engine: channel " + strconv.Itoa(int(channel)) + " out of range 0..15")
+	}
+	k := &kitCmds{out: dst}
+	if _, err := dsp.StageKit(k, sounds, 0, channel, k.failure); err != nil {
+		return dst, errors.New("engine: " + strings.TrimPrefix(err.Error(), "dsp: "))
+	}
+	if n := len(k.out) - len(dst); n > MaxKitCommands {
+		return dst, errors.New("engine: the kit takes " + strconv.Itoa(n) + " commands, more than " + strconv.Itoa(MaxKitCommands) +
+			": give sounds of one template one after another, or use fewer sounds")
+	}
+	return k.out, nil
+}
+
+// kitCmds turns dsp.StageKit's calls into worker commands.
+type kitCmds struct {
+	out []proto.Command
+	err error
+}
+
+func (k *kitCmds) failure() error { return k.err }
+
+// add appends c with its names, or records why it cannot.
+func (k *kitCmds) add(c proto.Command, module, param string) bool {
+	if module != "" {
+		if err := c.SetModule(module); err != nil {
+			k.err = errors.New("dsp: kit: " + module + ": " + err.Error())
+			return false
+		}
+	}
+	if param != "" {
+		if err := c.SetParam(param); err != nil {
+			k.err = errors.New("dsp: kit: " + param + ": " + err.Error())
+			return false
+		}
+	}
+	if err := c.Validate(); err != nil {
+		k.err = errors.New("dsp: kit: " + c.Op.String() + ": " + err.Error())
+		return false
+	}
+	k.out = append(k.out, c)
+	return true
+}
+
+// StagePatch implements dsp.KitStager.
+func (k *kitCmds) StagePatch(op dsp.PatchEdit, module, param string, key uint8, value float64, voice uint16) bool {
+	for o, e := range patchEdits {
+		if e == op && e != 0 {
+			return k.add(proto.Command{Op: proto.Op(o), Key: key, Value: value, Voice: voice}, module, param)
+		}
+	}
+	k.err = errors.New("dsp: kit: a staging edit with no command")
+	return false
+}
+
+// StageKitBegin implements dsp.KitStager.
+func (k *kitCmds) StageKitBegin() bool { return k.add(proto.Command{Op: proto.OpKitBegin}, "", "") }
+
+// StageKitSound implements dsp.KitStager.
+func (k *kitCmds) StageKitSound(out string, lo, hi uint8, pan float64) bool {
+	return k.add(proto.Command{Op: proto.OpKitSound, Key: lo, Voice: uint16(hi), Value: pan}, out, "")
+}
+
+// CommitKit implements dsp.KitStager.
+func (k *kitCmds) CommitKit(_ uint64, ch uint8) bool {
+	return k.add(proto.Command{Op: proto.OpKitCommit, Channel: ch}, "", "")
 }

@@ -91,6 +91,7 @@ var patchEdits = [256]dsp.PatchEdit{
 	proto.OpPatchSet:        dsp.PatchSet,
 	proto.OpPatchConnect:    dsp.PatchConnect,
 	proto.OpPatchDisconnect: dsp.PatchDisconnect,
+	proto.OpPatchAmount:     dsp.PatchAmount,
 }
 
 // apply hands one decoded worker command to s: staging edits apply at
@@ -106,8 +107,21 @@ func (pt paramTable) apply(s *dsp.Synth, c *proto.Command, base uint64) {
 		s.StagePatch(e, nameView(&c.Module), nameView(&c.Param), c.Key, c.Value, c.Voice)
 		return
 	}
-	if c.Op == proto.OpPatchCommit {
+	switch c.Op {
+	case proto.OpPatchCommit:
 		s.CommitPatch(frame, nameView(&c.Module), c.Key, c.Channel)
+		return
+	case proto.OpKitBegin:
+		s.StageKitBegin()
+		return
+	case proto.OpKitSound:
+		s.StageKitSound(nameView(&c.Module), c.Key, uint8(min(c.Voice, proto.MaxKey)), c.Value)
+		return
+	case proto.OpKitCommit:
+		s.CommitKit(frame, c.Channel)
+		return
+	case proto.OpKitSelect:
+		s.SelectKit(frame, c.Channel, c.Value >= 0.5)
 		return
 	}
 	if ev, ok := pt.event(c); ok {

@@ -77,7 +77,8 @@ type patchHost struct {
 	retry time.Duration
 
 	lib    map[string]*libPatch
-	staged dsp.Graph // one staged graph per instrument
+	kits   map[string]*graphfile.Kit // drum kits, loaded with /patch/load
+	staged dsp.Graph                 // one staged graph per instrument
 	slots  [graphSlots]graphSlot
 	// chSlot is the slot each channel plays as far as cmd sent it, or -1
 	// for its preset. A MIDI program change can move a channel to a
@@ -93,7 +94,7 @@ func patchDir(configDir string) string { return filepath.Join(configDir, "patche
 func newPatchHost(log zerolog.Logger, dir string, send func(proto.Command) error, reply func(*controllers.Event, *osc.Message)) *patchHost {
 	h := &patchHost{log: log, dir: dir, send: send, reply: reply, retry: 200 * time.Millisecond,
 		confirm: func([]proto.Command) error { return nil }, keep: func(...proto.Command) {},
-		lib: map[string]*libPatch{}, cmds: make([]proto.Command, 0, 256)}
+		lib: map[string]*libPatch{}, kits: map[string]*graphfile.Kit{}, cmds: make([]proto.Command, 0, 256)}
 	for i := range h.chSlot {
 		h.chSlot[i] = -1
 	}
@@ -135,6 +136,75 @@ func (h *patchHost) loadLibrary(shipped fs.FS) {
 		}
 		h.addFile(file, src, true)
 	}
+}
+
+// kitDir is the user's kit directory, beside the patch directory.
+func (h *patchHost) kitDir() string { return filepath.Join(filepath.Dir(h.dir), "kits") }
+
+// loadKits reads the shipped kits ("kits/*.toml" in shipped) and then the
+// user's (<config>/kits/*.toml), which replace shipped ones of the same
+// name. A broken file is logged in one line and left out; so is a kit
+// named like a patch (the patch keeps the name).
+func (h *patchHost) loadKits(shipped fs.FS) {
+	add := func(file string, src []byte) {
+		name := strings.TrimSuffix(path.Base(filepath.ToSlash(file)), ".toml")
+		if err := checkPatchName(name); err != nil {
+			h.log.Warn().Str("file", file).Str("reason", err.Error()).Msg("A kit file's name is not a patch name, so it is not loaded.")
+			return
+		}
+		if _, clash := h.lib[name]; clash {
+			h.log.Warn().Str("file", file).Str("kit", name).Msg("A kit has the name of a patch, so it is not loaded.")
+			return
+		}
+		k, err := graphfile.ParseKit(file, src)
+		if err != nil {
+			h.log.Warn().Msg(err.Error())
+			return
+		}
+		h.kits[name] = k
+	}
+	if shipped != nil {
+		names, _ := fs.Glob(shipped, "kits/*.toml")
+		for _, n := range names {
+			if src, err := fs.ReadFile(shipped, n); err == nil {
+				add(n, src)
+			}
+		}
+	}
+	entries, err := os.ReadDir(h.kitDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		h.log.Warn().Err(err).Str("dir", h.kitDir()).Msg("The user kit directory could not be read; only the shipped kits are loaded.")
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".toml") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		file := filepath.Join(h.kitDir(), e.Name())
+		if src, err := os.ReadFile(file); err != nil {
+			h.log.Warn().Err(err).Msg("A kit file could not be read and is not loaded.")
+		} else {
+			add(file, src)
+		}
+	}
+}
+
+// loadKit makes channel ch play the kit k from frame (0: as soon as
+// possible): the whole kit goes to the synth, which compiles its sounds,
+// and the engine keeps it for a cold restart.
+func (h *patchHost) loadKit(k *graphfile.Kit, ch int, frame uint64) error {
+	cmds, err := engine.KitCommands(k.KitSounds(), uint8(ch), nil)
+	if err != nil {
+		return err
+	}
+	if frame > 0 {
+		last := &cmds[len(cmds)-1]
+		last.Frame, last.Flags = frame, proto.FlagAbsolute
+	}
+	if err := h.sendAll(cmds); err != nil {
+		return err
+	}
+	h.keep(cmds...)
+	return nil
 }
 
 // addFile parses one patch file into the library.
@@ -476,8 +546,11 @@ func resolveOut(g *dsp.Graph) error {
 
 // names returns the library's patch names, sorted.
 func (h *patchHost) names() []string {
-	out := make([]string, 0, len(h.lib))
+	out := make([]string, 0, len(h.lib)+len(h.kits))
 	for n := range h.lib {
+		out = append(out, n)
+	}
+	for n := range h.kits {
 		out = append(out, n)
 	}
 	sort.Strings(out)
@@ -660,6 +733,16 @@ func (h *patchHost) do(verb string, args []patchArg, frame uint64) ([]any, error
 		ch, err := channelArg(args, 1)
 		if err != nil {
 			return nil, err
+		}
+		if k, ok := h.kits[str(0)]; ok && h.lib[str(0)] == nil {
+			if len(args) < 2 {
+				ch = dsp.DrumChannel // a kit's usual channel, 10
+			}
+			if err := h.loadKit(k, ch, frame); err != nil {
+				return nil, err
+			}
+			h.log.Info().Str("kit", str(0)).Int("channel", ch+1).Msg("A drum kit was loaded.")
+			return []any{str(0), int32(ch + 1), "kit"}, nil
 		}
 		slot, err := h.load(str(0), ch, frame)
 		if err != nil {
@@ -848,6 +931,16 @@ func (h *patchHost) commitStaged(args []patchArg, frame uint64) ([]any, error) {
 // the frame of ev's bundle if it came in a timetagged one.
 func (h *patchHost) hostLoad(c proto.Command, ev *controllers.Event) {
 	name := c.Module.String()
+	if k, ok := h.kits[name]; ok && h.lib[name] == nil {
+		if err := h.loadKit(k, int(c.Channel&15), h.due(ev)); err != nil {
+			msg := "load: " + patchReason(err)
+			h.log.Warn().Str("kit", name).Str("reason", msg).Msg("A mapped kit load failed.")
+			h.reply(ev, osc.NewMessage("/patch/error", msg))
+			return
+		}
+		h.reply(ev, osc.NewMessage("/patch/ok", "load", name, int32(c.Channel&15)+1, "kit"))
+		return
+	}
 	slot, err := h.load(name, int(c.Channel&15), h.due(ev))
 	if err != nil {
 		msg := "load: " + patchReason(err)
@@ -871,5 +964,6 @@ func (p *player) startPatches() {
 	p.patches.keep = p.eng.KeepPatch
 	p.patches.frameAt = p.frameAt // the dispatch goroutine's clock anchor, as for notes
 	p.patches.loadLibrary(graphfile.Shipped())
+	p.patches.loadKits(graphfile.Kits())
 	p.patches.start()
 }

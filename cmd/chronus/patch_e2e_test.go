@@ -94,7 +94,7 @@ func TestPatchLiveOverOSC(t *testing.T) {
 	send("/patch/save", "beep")
 	send("/patch/list")
 	r = patchReplies(t, client, 15)
-	if msgText(r[13]) != "/patch/ok save beep" || msgText(r[14]) != "/patch/ok list "+shippedNames(t, "beep") {
+	if msgText(r[13]) != "/patch/ok save beep" || msgText(r[14]) != "/patch/ok list "+shippedNames(t, "beep", "drums") {
 		t.Fatalf("save and list: %s, %s", msgText(r[13]), msgText(r[14]))
 	}
 	// A map rule loads the saved patch onto channel 2 (slot 1: the live
@@ -286,5 +286,45 @@ func TestPatchCommitInBundleAtItsTime(t *testing.T) {
 		t.Fatal("both notes play the graph: the commit took effect before its time")
 	case sine < 0.05:
 		t.Fatal("neither note plays the graph: the commit took effect after its time")
+	}
+}
+
+// TestKitLoadOverOSC: a real `chronus run` loads the shipped drum kit onto
+// channel 10 over OSC and says so; the kit's hi-hat (TouchOSC's /2/push3
+// on the percussion channel) then sounds and ends.
+func TestKitLoadOverOSC(t *testing.T) {
+	client := newUDPClient(t, "editor", "127.0.0.1:0")
+	take := filepath.Join(t.TempDir(), "take.wav")
+	in := startInstrumentArgs(t, nil, "--osc-reply-port", fmt.Sprint(client.port()), "--record", take)
+	in.take = take
+	send := func(addr string, args ...any) { client.send(in.port, addr, args...) }
+	time.Sleep(300 * time.Millisecond)
+	send("/mod/reverb/mix", float32(0))
+	send("/mod/delay/mix", float32(0))
+	send("/patch/load", "drums")
+	if m := patchReplies(t, client, 1)[0]; msgText(m) != "/patch/ok load drums 10 kit" {
+		t.Fatalf("load: %s", msgText(m))
+	}
+	deadline := time.After(5 * time.Second)
+	for logged := false; !logged; {
+		select {
+		case m := <-in.logs:
+			logged = m["message"] == "A drum kit was loaded." && fmt.Sprint(m["kit"]) == "drums"
+		case <-deadline:
+			t.Fatal("no log line for the kit")
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	send("/2/push3", float32(1))
+	time.Sleep(100 * time.Millisecond)
+	send("/2/push3", float32(0))
+	time.Sleep(800 * time.Millisecond)
+	left := in.stop()
+	spans := loudSpans(left, 0.005)
+	if len(spans) != 1 {
+		t.Fatalf("want one hi-hat in the take, found %d loud spans: %v", len(spans), spans)
+	}
+	if n := spans[0][1] - spans[0][0]; n > 48000/2 {
+		t.Fatalf("the closed hi-hat rang for %d frames", n)
 	}
 }

@@ -864,3 +864,64 @@ func TestPatchCommitInBundle(t *testing.T) {
 		t.Fatalf("engine calls %q, want %s", r.eng.log, want)
 	}
 }
+
+// TestPatchLoadKit: /patch/load of a kit sends the whole kit to the synth
+// for channel 10 (or the channel named), and the engine keeps it for a
+// cold restart; /patch/list names the kits too; a user kit replaces the
+// shipped one and a broken one is one log line.
+func TestPatchLoadKit(t *testing.T) {
+	r := newPatchRig(t)
+	r.h.loadLibrary(graphfile.Shipped())
+	r.h.loadKits(graphfile.Kits())
+	if got := r.do(t, "/patch/list"); got != "/patch/ok list "+shippedNames(t, "drums") {
+		t.Fatalf("list: %s", got)
+	}
+	for _, c := range []struct {
+		args []any
+		ch   uint8
+	}{{nil, 9}, {[]any{int32(3)}, 2}} {
+		want := fmt.Sprintf("/patch/ok load drums %d kit", c.ch+1)
+		if got := r.do(t, "/patch/load/drums", c.args...); got != want {
+			t.Fatalf("load %v: %s, want %s", c.args, got, want)
+		}
+		sent := r.eng.take()
+		if len(sent) < 100 || sent[0].Op != proto.OpKitBegin || sent[len(sent)-1].Op != proto.OpKitCommit || sent[len(sent)-1].Channel != c.ch {
+			t.Fatalf("load %v sent %d commands, %v ... %v", c.args, len(sent), sent[0].String(), sent[len(sent)-1].String())
+		}
+		kept := 0
+		for _, l := range r.eng.log {
+			if strings.HasPrefix(l, "keep ") {
+				kept++
+			}
+		}
+		if kept != len(sent) {
+			t.Fatalf("kept %d of the %d kit commands", kept, len(sent))
+		}
+		r.eng.log = nil
+	}
+
+	// The user's kits: one replaces drums, one is broken.
+	r2 := newPatchRig(t)
+	dir := r2.h.kitDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	small := "[kit]\nname = \"drums\"\n\n[[sound]]\nname = \"beep\"\nkeys = [36]\nout = \"o\"\n\n[[sound.module]]\nid = \"o\"\nkind = \"osc\"\n"
+	broken := "[kit]\nname = \"broken\"\n\n[[sound]]\nkeys = [300]\n"
+	for name, src := range map[string]string{"drums.toml": small, "broken.toml": broken} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r2.h.loadKits(graphfile.Kits())
+	lines := strings.Split(strings.TrimSpace(r2.log.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], filepath.Join(dir, "broken.toml")+":") {
+		t.Fatalf("log, want one line for broken.toml:\n%s", r2.log.String())
+	}
+	if got := r2.do(t, "/patch/load/drums"); got != "/patch/ok load drums 10 kit" {
+		t.Fatalf("load: %s", got)
+	}
+	if sent := r2.eng.take(); len(sent) > 20 {
+		t.Fatalf("the user's one-sound kit took %d commands: the shipped kit was loaded", len(sent))
+	}
+}

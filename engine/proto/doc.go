@@ -29,8 +29,9 @@
 //
 // # Ops
 //
-// Op numbers are wire values and never change. Worker ops (0x01-0x0b) and
-// the patch-editing ops (0x50-0x57) go to both synth workers; host ops
+// Op numbers are wire values and never change. Worker ops (0x01-0x0b), the
+// patch-editing ops (0x50-0x58) and the kit ops (0x60-0x63) go to both
+// synth workers; host ops
 // (0x40-0x45) go to handlers that cmd registers with the supervisor
 // (Op.ForWorkers). Per op, the decoder also checks what the op needs:
 //
@@ -46,6 +47,9 @@
 //	patch-commit        ignored           module (the output module)
 //	patch-select        0..1              -
 //	patch-program       0..16             -
+//	patch-amount        finite (amount)   module (from) and parameter (to)
+//	kit-sound           -1..1 (pan)       module (the output module)
+//	kit-select          0..1              -
 //	patch-save/-load    ignored           module (the patch name) non-empty
 //	patch-create        ignored           module (new id) and parameter (kind)
 //	all others          ignored           -

@@ -86,6 +86,28 @@ const (
 	// OpPatchProgram makes a program change to Key on any channel select
 	// graph slot Value-1 (Value 1..16) instead of a preset; Value 0 undoes it.
 	OpPatchProgram Op = 0x57
+	// OpPatchAmount stages the amount Value of the routes from module
+	// Module to port Key of module Param, without moving them.
+	OpPatchAmount Op = 0x58
+)
+
+// Drum-kit staging: a kit maps keys to graphs. A sender sends
+// kit-begin, then for each sound the patch edits that make the staged
+// graph its graph and a kit-sound for its keys, then kit-commit (see
+// dsp.StageKit and engine.KitCommands).
+const (
+	// OpKitBegin starts a new staged kit, every key silent.
+	OpKitBegin Op = 0x60
+	// OpKitSound compiles the staged graph, with module Module as its
+	// output, into the staged kit for keys Key..Voice, panned by Value
+	// (-1..1).
+	OpKitSound Op = 0x61
+	// OpKitCommit makes the staged kit the playing one at the command's
+	// frame, and Channel play it.
+	OpKitCommit Op = 0x62
+	// OpKitSelect makes Channel play the kit (Value 1) or its preset or
+	// graph slot again (Value 0) from the command's frame.
+	OpKitSelect Op = 0x63
 )
 
 // opInfo is what the codec knows about one op; the zero value marks an
@@ -129,6 +151,11 @@ var ops = [256]opInfo{
 	OpPatchAbort:      {name: "patch-abort", workers: true},
 	OpPatchSelect:     {name: "patch-select", workers: true, value: true, ranged: true, lo: 0, hi: 1},
 	OpPatchProgram:    {name: "patch-program", workers: true, value: true, ranged: true, lo: 0, hi: 16},
+	OpPatchAmount:     {name: "patch-amount", workers: true, value: true, needModule: true, needParam: true},
+	OpKitBegin:        {name: "kit-begin", workers: true},
+	OpKitSound:        {name: "kit-sound", workers: true, value: true, ranged: true, lo: -1, hi: 1, needModule: true},
+	OpKitCommit:       {name: "kit-commit", workers: true},
+	OpKitSelect:       {name: "kit-select", workers: true, value: true, ranged: true, lo: 0, hi: 1},
 }
 
 // allOps lists every defined op in numeric order.
@@ -137,7 +164,7 @@ var allOps = [...]Op{
 	OpAllNotesOff, OpAllSoundOff, OpResetControllers, OpReset,
 	OpRecordStart, OpRecordStop, OpStatus, OpPatchSave, OpPatchLoad, OpPatchList,
 	OpPatchCreate, OpPatchConnect, OpPatchDisconnect, OpPatchSet, OpPatchCommit, OpPatchAbort,
-	OpPatchSelect, OpPatchProgram,
+	OpPatchSelect, OpPatchProgram, OpPatchAmount, OpKitBegin, OpKitSound, OpKitCommit, OpKitSelect,
 }
 
 // Valid reports whether o is a defined op. Any goroutine.

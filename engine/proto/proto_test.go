@@ -89,6 +89,11 @@ func sampleCommands(t testing.TB) []proto.Command {
 		{Op: proto.OpPatchAbort, Seq: 27},
 		{Op: proto.OpPatchSelect, Seq: 28, Channel: 9, Key: 2},
 		{Op: proto.OpPatchProgram, Seq: 29, Key: 81, Value: 16},
+		{Op: proto.OpPatchAmount, Seq: 30, Module: mustName(t, "pitch"), Param: mustName(t, "osc"), Key: 2, Value: 12},
+		{Op: proto.OpKitBegin, Seq: 31},
+		{Op: proto.OpKitSound, Seq: 32, Module: mustName(t, "amp"), Key: 42, Voice: 46, Value: -0.25},
+		{Op: proto.OpKitCommit, Seq: 33, Channel: 9},
+		{Op: proto.OpKitSelect, Seq: 34, Channel: 9, Value: 1},
 	}
 }
 
@@ -438,11 +443,12 @@ func TestOps(t *testing.T) {
 		proto.OpAllSoundOff: true, proto.OpResetControllers: true, proto.OpReset: true,
 		proto.OpPatchCreate: true, proto.OpPatchConnect: true, proto.OpPatchDisconnect: true,
 		proto.OpPatchSet: true, proto.OpPatchCommit: true, proto.OpPatchAbort: true,
-		proto.OpPatchSelect: true, proto.OpPatchProgram: true,
+		proto.OpPatchSelect: true, proto.OpPatchProgram: true, proto.OpPatchAmount: true,
+		proto.OpKitBegin: true, proto.OpKitSound: true, proto.OpKitCommit: true, proto.OpKitSelect: true,
 	}
 	all := proto.AllOps()
-	if len(all) != 25 {
-		t.Fatalf("AllOps has %d ops, want 25", len(all))
+	if len(all) != 30 {
+		t.Fatalf("AllOps has %d ops, want 30", len(all))
 	}
 	names := map[string]bool{}
 	for i, o := range all {
