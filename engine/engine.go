@@ -259,6 +259,10 @@ type rtState struct {
 	history         [historySize][proto.Size]byte
 	historyFrame    [historySize]uint64 // the stamped frame of each history entry
 	cmd             proto.Command
+	// The last cold restart's fresh workers skipped the history up to
+	// coldSeq stamped before coldFrame; a worker that joins later from
+	// their snapshots must skip the same commands.
+	coldSeq, coldFrame uint64
 }
 
 // New makes an engine; Start launches its workers.
@@ -473,6 +477,9 @@ func (e *Engine) control() {
 				rt.feeding[m.standby] = true
 			}
 		case ctlAttach:
+			if m.minFrame > 0 { // a fresh worker of a cold restart
+				rt.coldSeq, rt.coldFrame = rt.seq, m.minFrame
+			}
 			e.replay(m.slot, m.seq, m.minFrame)
 			rt.feeding[m.slot] = true
 		case ctlJoin:
@@ -514,7 +521,8 @@ func (e *Engine) replay(slot int32, seq, minFrame uint64) {
 		return
 	}
 	for s := seq + 1; s <= rt.seq; s++ {
-		if rt.historyFrame[s&(historySize-1)] < minFrame {
+		f := rt.historyFrame[s&(historySize-1)]
+		if f < minFrame || s <= rt.coldSeq && f < rt.coldFrame {
 			continue
 		}
 		if !e.push(w, &rt.history[s&(historySize-1)]) {

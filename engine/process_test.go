@@ -307,3 +307,44 @@ func (h *harness) waitColdRestart(t *testing.T) uint64 {
 	}
 	return base
 }
+
+// TestStandbyLostAfterColdRestart: both workers are killed while a phrase
+// plays, so fresh workers start and skip the commands already in the
+// past; then the standby is killed before any new command arrives. Its
+// replacement copies the active's snapshot and must skip the same
+// commands, not replay them: it joins once, the two agree block for block,
+// and notes played afterwards sound as on a fresh synth.
+func TestStandbyLostAfterColdRestart(t *testing.T) {
+	cs := script(2, 8)
+	h := startHarness(t, Config{}, 128, 6)
+	h.waitRedundant(0)
+	h.feed(cs, nil) // the whole phrase is in the history
+	h.waitFrames(int(cs[len(cs)-1].Frame) + 4800)
+	a, b := h.activePID(), h.standbyPID()
+	kill(h, a, syscall.SIGKILL)
+	kill(h, b, syscall.SIGKILL)
+	base := h.waitColdRestart(t)
+	sb := h.standbyPID()
+	kill(h, sb, syscall.SIGKILL)
+	h.waitRedundant(sb)
+	played, _ := h.e.PlayPosition()
+	at := played + testRate/4
+	notes := []proto.Command{
+		{Op: proto.OpNoteOn, Channel: 0, Key: 60, Value: 0.8, Frame: at, Flags: proto.FlagAbsolute},
+		{Op: proto.OpNoteOff, Channel: 0, Key: 60, Frame: at + testRate/4, Flags: proto.FlagAbsolute},
+	}
+	h.feed(notes, nil)
+	frames := int(at) + testRate/2
+	got := h.waitFrames(frames)
+	time.Sleep(50 * time.Millisecond) // the supervisor compares the last blocks
+	if st := h.e.Stats(); st.Mismatches != 0 || st.ColdStarts != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	rel := make([]proto.Command, len(notes))
+	for i, c := range notes {
+		c.Frame -= base
+		rel[i] = c
+	}
+	want := reference(t, rel, frames-int(base), 64)
+	compare(t, got[2*int(at):2*frames], want[2*(int(at)-int(base)):])
+}
