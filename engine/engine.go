@@ -550,7 +550,10 @@ func (e *Engine) push(w *workerProc, b *[proto.Size]byte) bool {
 // Audio thread.
 func (e *Engine) forward() {
 	rt := &e.rt
-	minFrame := rt.allowed*uint64(e.cfg.BlockFrames) + e.latency
+	// Never before the start of a cold restart's fresh workers: the one
+	// attached first would apply such a command late, while the other, and
+	// every worker that joins from them, skips it (rtState.coldFrame).
+	minFrame := max(rt.allowed*uint64(e.cfg.BlockFrames)+e.latency, rt.coldFrame)
 	t := e.inTail.Load()
 	h := e.inHead.Load()
 	for ; t < h; t++ {
