@@ -122,18 +122,7 @@ func TestKitSurvivesColdRestart(t *testing.T) {
 	h.feed(notes, nil)
 	frames := int(at) + testRate/2
 	got := h.waitFrames(frames)
-	rel := func(patch []proto.Command) []float32 {
-		var cs []proto.Command
-		for _, c := range patch {
-			c.Frame, c.Flags = 0, proto.FlagAbsolute
-			cs = append(cs, c)
-		}
-		for _, c := range notes {
-			c.Frame -= base
-			cs = append(cs, c)
-		}
-		return patchReference(t, cs, frames-int(base), 64)
-	}
+	rel := func(patch []proto.Command) []float32 { return freshReference(t, patch, notes, base, frames) }
 	want := rel(kit)
 	if equalSamples(rel(nil)[2*(int(at-base)):], want[2*(int(at-base)):]) {
 		t.Fatal("the kit changes nothing in the reference")

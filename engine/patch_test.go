@@ -341,18 +341,7 @@ func TestPatchGraphsSurviveColdRestart(t *testing.T) {
 	h.feed(notes, nil)
 	frames := int(at) + testRate
 	got := h.waitFrames(frames)
-	rel := func(patch []proto.Command) []float32 {
-		var cs []proto.Command
-		for _, c := range patch {
-			c.Frame, c.Flags = 0, proto.FlagAbsolute
-			cs = append(cs, c)
-		}
-		for _, c := range notes {
-			c.Frame -= base
-			cs = append(cs, c)
-		}
-		return patchReference(t, cs, frames-int(base), 64)
-	}
+	rel := func(patch []proto.Command) []float32 { return freshReference(t, patch, notes, base, frames) }
 	var patch []proto.Command
 	patch = append(append(append(patch, b1...), keep...), b2...)
 	want := rel(patch)
@@ -364,4 +353,22 @@ func TestPatchGraphsSurviveColdRestart(t *testing.T) {
 	if st := h.e.Stats(); st.ColdStarts != 1 || st.Mismatches != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// freshReference renders what fresh workers of a cold restart play up to
+// frame frames: a synth counting from engine frame base, given the patch
+// commands first (as the engine restores them) and then notes, whose
+// frames are engine frames.
+func freshReference(t testing.TB, patch, notes []proto.Command, base uint64, frames int) []float32 {
+	t.Helper()
+	var cs []proto.Command
+	for _, c := range patch {
+		c.Frame, c.Flags = 0, proto.FlagAbsolute
+		cs = append(cs, c)
+	}
+	for _, c := range notes {
+		c.Frame -= base
+		cs = append(cs, c)
+	}
+	return patchReference(t, cs, frames-int(base), 64)
 }
