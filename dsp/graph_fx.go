@@ -250,17 +250,7 @@ func (s *Synth) fxTake(inst, k int) bool {
 			return true
 		}
 	}
-	named := gs.reserved
-	for _, sl := range gs.slots {
-		if sl != 0 {
-			named |= 1 << uint(sl-1)
-		}
-	}
-	for w := range gs.active {
-		for set := gs.active[w]; set != 0; set &= set - 1 {
-			named |= 1 << uint(gs.voices[w*64+bits.TrailingZeros64(set)].inst)
-		}
-	}
+	named := s.namedInstances()
 	best := -1
 	for u, o := range gs.fxOwner {
 		y := int(o) - 1

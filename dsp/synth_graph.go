@@ -349,20 +349,25 @@ func (s *Synth) initGraphs() {
 
 // usedInstances returns the instances a slot, a sounding voice or a
 // pending commit names, or whose effects chain still runs (a tail).
-func (s *Synth) usedInstances() uint64 {
+func (s *Synth) usedInstances() uint64 { return s.namedInstances() | s.g.fxLive }
+
+// namedInstances returns the instances a slot, a sounding voice or a
+// pending commit names. (A kit voice's inst is beyond the instances: its
+// shift gives 0.)
+func (s *Synth) namedInstances() uint64 {
 	gs := &s.g
-	used := gs.reserved | gs.fxLive
+	named := gs.reserved
 	for _, sl := range gs.slots {
 		if sl != 0 {
-			used |= 1 << uint(sl-1)
+			named |= 1 << uint(sl-1)
 		}
 	}
 	for w := range gs.active {
 		for set := gs.active[w]; set != 0; set &= set - 1 {
-			used |= 1 << uint(gs.voices[w*64+bits.TrailingZeros64(set)].inst)
+			named |= 1 << uint(gs.voices[w*64+bits.TrailingZeros64(set)].inst)
 		}
 	}
-	return used
+	return named
 }
 
 // freeInstance returns the lowest free instance, or -1.
