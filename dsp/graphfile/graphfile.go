@@ -63,7 +63,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/chronus-audio/chronus/dsp"
 	"github.com/chronus-audio/chronus/mapping/tomlpos"
@@ -82,20 +81,7 @@ func Shipped() fs.FS { return shipped }
 // Error is a problem in a patch file, at the line and column of the
 // offending key (or, for TOML syntax errors, character). Its text is
 // "file:line:col: what is wrong".
-type Error struct {
-	File string
-	Line int // 1-based; 0 when the problem has no position
-	Col  int // 1-based byte column
-	Msg  string
-}
-
-// Error returns "file:line:col: msg".
-func (e *Error) Error() string {
-	if e.Line == 0 {
-		return e.File + ": " + e.Msg
-	}
-	return e.File + ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Col) + ": " + e.Msg
-}
+type Error = tomlpos.Error
 
 // parser holds the document being read.
 type parser struct {
@@ -673,16 +659,4 @@ func quote(s string) string {
 }
 
 // tomlError turns go-toml's decode error into an Error.
-func tomlError(file string, err error) *Error {
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		line, col := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		return &Error{File: file, Line: line, Col: col, Msg: msg}
-	}
-	var pe *unstable.ParserError
-	if errors.As(err, &pe) {
-		return &Error{File: file, Msg: pe.Message}
-	}
-	return &Error{File: file, Msg: err.Error()}
-}
+func tomlError(file string, err error) *Error { return tomlpos.DecodeError(file, err, false) }

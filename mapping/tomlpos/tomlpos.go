@@ -5,12 +5,52 @@
 package tomlpos
 
 import (
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 )
+
+// Error is a problem in a TOML file, at the line and column of the
+// offending key (or, for TOML syntax errors, of the offending character).
+// Its text is "file:line:col: what is wrong", the form editors and
+// terminals jump to.
+type Error struct {
+	File string
+	Line int // 1-based; 0 when the problem has no position (an unreadable file)
+	Col  int // 1-based byte column
+	Msg  string
+}
+
+// Error returns "file:line:col: msg".
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Msg
+	}
+	return e.File + ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Col) + ": " + e.Msg
+}
+
+// DecodeError turns go-toml's error while reading file into an Error, at
+// the position go-toml names; withKey adds the key path it names.
+func DecodeError(file string, err error, withKey bool) *Error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, col := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if k := de.Key(); withKey && len(k) > 0 {
+			msg += " (in " + strings.Join(k, ".") + ")"
+		}
+		return &Error{File: file, Line: line, Col: col, Msg: msg}
+	}
+	var pe *unstable.ParserError
+	if errors.As(err, &pe) {
+		return &Error{File: file, Msg: pe.Message}
+	}
+	return &Error{File: file, Msg: err.Error()}
+}
 
 // Position is a 1-based line and column.
 type Position struct{ Line, Col int }
